@@ -1,0 +1,29 @@
+// The MSR lists of every modelled KVM version (kvm-init.md §6), as data. profiles.cc points each
+// KernelProfile at one of these; analyse/msr_lists.cc evaluates them.
+#pragma once
+
+#include <span>
+
+#include "core/model/msr_profile.h"
+
+namespace kvmprobe {
+
+/// One MsrListProfile per modelled kernel profile (ids as in profiles.cc).
+extern const MsrListProfile kMsrLists_4_19;
+extern const MsrListProfile kMsrLists_5_10_7;
+extern const MsrListProfile kMsrLists_5_10;
+extern const MsrListProfile kMsrLists_5_15;
+extern const MsrListProfile kMsrLists_6_1_0;
+extern const MsrListProfile kMsrLists_6_1;
+extern const MsrListProfile kMsrLists_6_6;
+extern const MsrListProfile kMsrLists_6_8;
+extern const MsrListProfile kMsrLists_6_12;
+extern const MsrListProfile kMsrLists_7_3;
+
+/// The whole candidate table of one list (every version's rows), sorted by MSR index.
+std::span<const MsrRow> msr_table(MsrList list);
+
+/// Names of MSRs KVM reads at init that are in no list (VMX_PROCBASED_CTLS3, EFER, VM_CR ...).
+std::span<const MsrRow> msr_other_names();
+
+}  // namespace kvmprobe

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything kvmprobe needs to build and to run its whole test suite on Debian 12.
+# Usage: scripts/install-deps.sh [--build-only]
+set -euo pipefail
+build=(build-essential cmake pkg-config libcli11-dev libfmt-dev libcpuid-dev
+       nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+vm=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd strace cpu-checker)
+pkgs=("${build[@]}")
+[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}")
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
