@@ -1,0 +1,330 @@
+#include "core/collect/collect.h"
+
+#include <linux/kvm.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+
+#include "core/collect/cpu_list.h"
+#include "core/collect/cpuid_enum.h"
+#include "core/collect/cpuinfo.h"
+#include "core/collect/kernel_log.h"
+#include "core/collect/modules.h"
+#include "core/collect/msr_probe_list.h"
+#include "core/collect/perf_pmu.h"
+#include "core/collect/system_sources.h"
+#include "core/collect/tsc_candidates.h"
+
+#ifndef KVMPROBE_VERSION
+#define KVMPROBE_VERSION "unknown"
+#endif
+
+namespace kvmprobe::collect {
+
+namespace {
+
+constexpr std::size_t kMaxCpuinfoBytes = 16u << 20;  // ~1.5 KiB per CPU; room for 8192 CPUs
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string cpu_prefix(unsigned cpu) { return "cpu " + std::to_string(cpu) + ": "; }
+
+/// Runs a task on a second thread, or right away when no thread can be created (pthread_create
+/// reports that as a value; std::thread would throw). join() waits for it.
+class Overlapped {
+ public:
+  explicit Overlapped(std::function<void()> task) : task_(std::move(task)) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    started_ = pthread_create(&thread_, &attr, &Overlapped::run, this) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started_) task_();
+  }
+  ~Overlapped() { join(); }
+  Overlapped(const Overlapped&) = delete;
+  Overlapped& operator=(const Overlapped&) = delete;
+  void join() {
+    if (started_) pthread_join(thread_, nullptr);
+    started_ = false;
+  }
+
+ private:
+  static void* run(void* self) {
+    static_cast<Overlapped*>(self)->task_();
+    return nullptr;
+  }
+  std::function<void()> task_;
+  pthread_t thread_{};
+  bool started_ = false;
+};
+
+bool no_node(int err) { return err == ENOENT || err == ENXIO || err == ENODEV; }
+
+/// `modprobe msr` when it can work: root, a kernel with modules, modules installed for it.
+void load_msr_module(Sources& src, Snapshot& s) {
+  if (!s.is_root) {
+    s.notes.push_back("msr: /dev/cpu/0/msr missing and not root, msr module not loaded");
+    return;
+  }
+  if (!src.fs->exists("/proc/modules")) {
+    s.notes.push_back(
+        "msr: kernel has no loadable-module support (/proc/modules missing); "
+        "modprobe msr not attempted");
+    return;
+  }
+  if (!s.kernel_release.empty() && !src.fs->exists("/lib/modules/" + s.kernel_release)) {
+    s.notes.push_back("msr: /lib/modules/" + s.kernel_release +
+                      " missing; modprobe msr not attempted");
+    return;
+  }
+  std::string output;
+  auto rc = src.host->modprobe("msr", output);
+  if (!rc)
+    s.notes.push_back("msr: modprobe msr could not run: " + rc.error().detail);
+  else if (*rc != 0)
+    s.notes.push_back("msr: modprobe msr failed (exit " + std::to_string(*rc) + ")" +
+                      (output.empty() ? "" : ": " + output));
+  else
+    s.notes.push_back("msr: loaded the msr module (modprobe msr)");
+}
+
+/// The MSR backend to read through, or null (with the reason in notes). \a err receives the
+/// errno that made /dev/cpu/0/msr unusable (0 when the option said none).
+MsrSource* choose_msr_backend(const CollectOptions& opt, Sources& src, Snapshot& s, int& err) {
+  using Backend = CollectOptions::Backend;
+  unsigned boot = s.online_cpus.front();
+  err = 0;
+  if (opt.backend == Backend::none) {
+    s.notes.push_back("msr: MSRs not read (backend none)");
+    return nullptr;
+  }
+  if (opt.backend == Backend::automatic || opt.backend == Backend::driver) {
+    if (src.msr_driver) {
+      int e = src.msr_driver->probe(boot);
+      if (e == 0) return src.msr_driver;
+      s.notes.push_back(std::string("msr: companion driver unusable: ") + std::strerror(e));
+      if (opt.backend == Backend::driver) err = e;
+    } else if (opt.backend == Backend::driver) {
+      s.notes.push_back("msr: companion driver backend not available in this build");
+    }
+    if (opt.backend == Backend::driver) return nullptr;
+  }
+  err = src.msr_dev->probe(boot);
+  if (err != 0 && no_node(err) && opt.load_msr_module) {
+    load_msr_module(src, s);
+    err = src.msr_dev->probe(boot);
+  }
+  if (err == 0) return src.msr_dev;
+  s.notes.push_back("msr: /dev/cpu/" + std::to_string(boot) + "/msr: " + std::strerror(err) +
+                    "; MSRs not read");
+  return nullptr;
+}
+
+/// The MSRs of one CPU: the long probe list on the boot CPU, the short set elsewhere. Without a
+/// backend the short set is recorded as unreadable, with the errno that made it so.
+std::vector<MsrRead> read_msrs(MsrSource* backend, int backend_err, unsigned cpu, bool boot) {
+  if (backend)
+    return boot ? backend->read_many(cpu, boot_cpu_msr_probe_list())
+                : backend->read_many(cpu, per_cpu_msr_list());
+  ReadStatus status =
+      backend_err == EACCES || backend_err == EPERM ? ReadStatus::denied : ReadStatus::unavailable;
+  std::vector<MsrRead> out;
+  for (std::uint32_t index : per_cpu_msr_list())
+    out.push_back(MsrRead{index, status, 0, backend_err});
+  return out;
+}
+
+/// Everything per CPU, one CPU at a time (so a pinned thread moves once per CPU): CPUID, XCR0
+/// where OSXSAVE says XGETBV works, MSRs, Linux flags, and the driver's control registers.
+void collect_cpus(const CollectOptions& opt, Sources& src,
+                  const std::map<unsigned, CpuinfoEntry>* cpuinfo, Snapshot& s) {
+  int backend_err = 0;
+  MsrSource* backend = choose_msr_backend(opt, src, s, backend_err);
+  s.msr_backend = backend ? std::string(backend->backend_name()) : "none";
+  std::vector<unsigned> no_flags;
+  for (unsigned cpu : s.online_cpus) {
+    CpuRecord r;
+    r.cpu = cpu;
+    auto leaves = enumerate_cpuid(*src.cpuid, cpu, s.notes);
+    if (leaves)
+      r.cpuid = std::move(*leaves);
+    else
+      s.notes.push_back(cpu_prefix(cpu) + "CPUID unreadable: " + leaves.error().detail);
+    // XGETBV raises #UD unless CR4.OSXSAVE, which CPUID.1:ECX[27] mirrors (SDM vol. 2, XGETBV).
+    if (auto osxsave = r.cpuid_bit(1, 0, Reg::ecx, 27); osxsave && *osxsave) {
+      if (auto xcr0 = src.xgetbv->xgetbv(cpu, 0))
+        r.xcr0 = *xcr0;
+      else
+        s.notes.push_back(cpu_prefix(cpu) + "XCR0 unreadable: " + xcr0.error().detail);
+    } else if (!osxsave && !r.cpuid.empty()) {
+      s.notes.push_back(cpu_prefix(cpu) + "XCR0 not read: CPUID leaf 1 missing");
+    }
+    r.msrs = read_msrs(backend, backend_err, cpu, cpu == s.online_cpus.front());
+    if (src.driver_state) {
+      if (auto st = src.driver_state->cpu_state(cpu)) {
+        r.cr0 = st->cr0;
+        r.cr4 = st->cr4;
+        r.efer = st->efer;
+      } else {
+        s.notes.push_back(cpu_prefix(cpu) + "driver CPU state: " + st.error().detail);
+      }
+    }
+    if (cpuinfo) {
+      auto it = cpuinfo->find(cpu);
+      if (it != cpuinfo->end() && it->second.flags)
+        r.linux_flags = it->second.flags;
+      else
+        no_flags.push_back(cpu);
+    }
+    s.cpus.push_back(std::move(r));
+  }
+  if (!no_flags.empty())
+    s.notes.push_back("/proc/cpuinfo has no flags for CPU " + format_cpu_list(no_flags));
+  src.cpuid->finish();
+  src.xgetbv->finish();
+  if (backend) backend->finish();
+  src.cpuid->drain_notes(s.notes);
+}
+
+/// /dev/kvm: present, openable, and KVM's own answers.
+void collect_kvm(KvmDevice& kvm, KvmDeviceInfo& out) {
+  int e = kvm.open();
+  out.present = e != ENOENT && e != ENOTDIR;
+  out.openable = e == 0;
+  out.open_error = e;
+  if (e != 0) return;
+  std::vector<std::string> errors;
+  auto keep = [&](auto result, auto& field) {
+    if (result)
+      field = std::move(*result);
+    else
+      errors.push_back(result.error().detail);
+  };
+  keep(kvm.api_version(), out.api_version);
+  keep(kvm.msr_index_list(), out.msr_index_list);
+  keep(kvm.feature_msr_index_list(), out.feature_msr_list);
+  keep(kvm.check_extension(KVM_CAP_TSC_CONTROL), out.cap_tsc_control);
+  keep(kvm.vcpu_tsc_khz(), out.vcpu_tsc_khz);
+  keep(kvm.supported_xcr0(), out.supported_xcr0);
+  kvm.close();
+  for (const std::string& m : errors) out.error += (out.error.empty() ? "" : "; ") + m;
+}
+
+/// Whether the boot CPU's TSC is constant: Linux's flag if read, else CPUID 0x80000007:EDX[8].
+std::optional<bool> constant_tsc(const CpuRecord& boot) {
+  if (auto f = boot.has_linux_flag("constant_tsc")) return f;
+  return boot.cpuid_bit(0x80000007, 0, Reg::edx, 8);
+}
+
+void collect_tsc(Sources& src, const std::map<unsigned, CpuinfoEntry>* cpuinfo,
+                 std::vector<std::string> log_lines, Snapshot& s) {
+  TscInputs in;
+  const CpuRecord* boot = s.boot_cpu();
+  in.kvm_vcpu_khz = s.kvm.vcpu_tsc_khz;
+  if (boot) in.constant_tsc = constant_tsc(*boot);
+  if (in.constant_tsc == false) {
+    auto names = src.fs->list_dir("/sys/devices/system/cpu/cpufreq");
+    if (names)
+      in.cpufreq_policies = std::any_of(names->begin(), names->end(), [](const std::string& n) {
+        return n.rfind("policy", 0) == 0;
+      });
+    else if (names.error().err == ENOENT)
+      in.cpufreq_policies = false;  // no cpufreq at all
+  }
+  if (src.driver_state) {
+    if (auto khz = src.driver_state->kernel_tsc_khz())
+      in.driver_khz = *khz;
+    else
+      s.notes.push_back("driver tsc_khz: " + khz.error().detail);
+  }
+  std::string sysfs =
+      "/sys/devices/system/cpu/cpu" + std::to_string(s.online_cpus.front()) + "/tsc_freq_khz";
+  if (auto text = src.fs->read_file(sysfs, 64)) in.sysfs_khz = *text;
+  in.log_lines = std::move(log_lines);
+  in.boot_cpu = boot;
+  if (cpuinfo)
+    if (auto it = cpuinfo->find(s.online_cpus.front()); it != cpuinfo->end())
+      in.cpuinfo_mhz = it->second.mhz;
+  s.tsc = tsc_candidates(in);
+  if (s.tsc.empty()) s.notes.push_back("tsc: no TSC frequency found");
+}
+
+}  // namespace
+
+Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
+  if (!src.cpuid || !src.msr_dev || !src.xgetbv || !src.fs || !src.kvm || !src.kernel_log ||
+      !src.host)
+    return make_error(ErrorKind::internal, "collect: a required source is missing");
+  Snapshot s;
+  s.origin = "live";
+  s.tool_version = KVMPROBE_VERSION;
+  s.taken_at = src.host->utc_now_iso();
+  s.hostname = src.host->hostname();
+  s.kernel_release = src.host->kernel_release();
+  s.kernel_version = src.host->kernel_version();
+  s.is_root = src.host->is_root();
+
+  auto online = src.fs->read_file("/sys/devices/system/cpu/online");
+  if (!online)
+    return make_error(ErrorKind::io, "cannot read the online CPUs: " + online.error().detail,
+                      "is /sys mounted?", online.error().err);
+  auto cpus = parse_cpu_list(*online);
+  if (!cpus || cpus->empty())
+    return make_error(ErrorKind::io,
+                      "malformed /sys/devices/system/cpu/online: \"" + trim(*online) + "\"");
+  s.online_cpus = std::move(*cpus);
+
+  // KVM's answers need a throw-away VM whose creation and teardown take about as long as the
+  // CPUID of two CPUs in a guest, and touch nothing else collect() uses: overlap the two. The
+  // thread starts before any CPU pinning, so it keeps the caller's CPU mask.
+  KvmDeviceInfo kvm_info;
+  Overlapped kvm_query([&] { collect_kvm(*src.kvm, kvm_info); });
+
+  if (auto cmdline = src.fs->read_file("/proc/cmdline"))
+    s.kernel_cmdline = trim(*cmdline);
+  else
+    s.notes.push_back("kernel command line unreadable: " + cmdline.error().detail);
+
+  std::optional<std::map<unsigned, CpuinfoEntry>> cpuinfo;
+  if (auto text = src.fs->read_file("/proc/cpuinfo", kMaxCpuinfoBytes))
+    cpuinfo = parse_cpuinfo(*text);
+  else
+    s.notes.push_back("/proc/cpuinfo unreadable: " + text.error().detail);
+  const auto* info = cpuinfo ? &*cpuinfo : nullptr;
+
+  collect_cpus(opt, src, info, s);
+  collect_loaded_modules(*src.fs, s);
+  collect_configured_params(*src.fs, s);
+  std::vector<std::string> log_lines;
+  if (auto lines = src.kernel_log->read_lines()) {
+    s.kernel_log_read = true;
+    log_lines = std::move(*lines);
+    std::size_t dropped = 0;
+    s.kernel_log = select_relevant_lines(log_lines, kMaxKernelLogLines, dropped);
+    if (dropped)
+      s.notes.push_back("kernel log: " + std::to_string(dropped) +
+                        " relevant lines left out (kept the first and last " +
+                        std::to_string(kMaxKernelLogLines / 2) + ")");
+  } else {
+    s.notes.push_back(lines.error().detail);
+  }
+  s.perf = detect_perf_pmu(*src.fs, log_lines);
+  kvm_query.join();
+  s.kvm = std::move(kvm_info);
+  collect_tsc(src, info, std::move(log_lines), s);
+  return s;
+}
+
+Result<Snapshot> collect(const CollectOptions& options) {
+  SystemSources sys(options.root);
+  return collect(options, sys.sources());
+}
+
+}  // namespace kvmprobe::collect

@@ -1,0 +1,39 @@
+// collect(): read this host into a Snapshot. It never decides anything (style.md, rule 1).
+//
+// What it gathers and why is listed in issue 2 ("Collect → Snapshot"); the kernel behaviour
+// it prepares for is in ../shared/reference/kvm-init.md. Every failed read becomes a note or a
+// ReadStatus in the Snapshot; only a host whose online-CPU list cannot be read is an Error.
+#pragma once
+
+#include <string>
+
+#include "core/collect/sources.h"
+#include "core/model/result.h"
+#include "core/model/snapshot.h"
+
+namespace kvmprobe::collect {
+
+/// How to collect.
+struct CollectOptions {
+  /// Which path MSRs are read through.
+  enum class Backend {
+    automatic,  ///< the companion driver if present, else /dev/cpu/N/msr, else none
+    driver,     ///< only /dev/kvmprobe (issue 4; not built yet, so this gives "none")
+    msr,        ///< only /dev/cpu/N/msr
+    none,       ///< do not read MSRs
+  };
+  /// Root of the file tree read (sysfs, procfs, modprobe.d, /dev nodes); "/" for this host.
+  std::string root = "/";
+  /// Run `modprobe msr` when /dev/cpu/0/msr is missing and we are root (as kvm-ok does).
+  bool load_msr_module = true;
+  Backend backend = Backend::automatic;
+};
+
+/// Reads the host through \a sources. Fails only when the online-CPU list is unreadable or
+/// malformed, or a required source is missing from \a sources (ErrorKind::internal).
+Result<Snapshot> collect(const CollectOptions& options, Sources& sources);
+
+/// Reads this host through the real sources (SystemSources) rooted at options.root.
+Result<Snapshot> collect(const CollectOptions& options);
+
+}  // namespace kvmprobe::collect

@@ -1,0 +1,22 @@
+// Linux CPU list syntax ("0-3,8,10-11"), as in /sys/devices/system/cpu/online.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kvmprobe::collect {
+
+/// Largest CPU number accepted; guards against hostile or corrupt lists.
+inline constexpr unsigned kMaxCpuNumber = 65535;
+
+/// Parses a CPU list ("0-3,8,10-11", trailing newline allowed) into sorted, unique CPU
+/// numbers. An empty list gives an empty vector; malformed text (or a number above
+/// kMaxCpuNumber, or a descending range) gives nullopt.
+std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text);
+
+/// Formats sorted CPU numbers back into the compact form ("0-3,8").
+std::string format_cpu_list(const std::vector<unsigned>& cpus);
+
+}  // namespace kvmprobe::collect

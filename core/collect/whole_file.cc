@@ -1,0 +1,285 @@
+#include "core/collect/whole_file.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+extern char** environ;
+
+namespace kvmprobe::collect {
+namespace {
+
+/// "256 MiB" or "100 bytes", for size-cap messages.
+std::string size_text(std::size_t bytes) {
+  if (bytes >= (std::size_t{1} << 20) && bytes % (std::size_t{1} << 20) == 0)
+    return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+std::string display_name(const std::string& path) {
+  return path == "-" ? std::string("standard input") : path;
+}
+
+/// Closes a descriptor on scope exit.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd = -1) : fd_(fd) {}
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  ~FdGuard() { reset(); }
+  int get() const { return fd_; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+/// Writes all of \a data; returns 0 or the errno.
+int write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return 0;
+}
+
+/// Reads \a fd to its end, at most \a max_bytes + 1 bytes (so the caller can tell "too big").
+/// Returns 0 or the errno.
+int read_capped(int fd, std::size_t max_bytes, std::string& out) {
+  char buf[1 << 16];
+  while (out.size() <= max_bytes) {
+    std::size_t want = std::min(sizeof buf, max_bytes + 1 - out.size());
+    ssize_t n = ::read(fd, buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return 0;
+}
+
+Error io_error(ErrorKind kind, std::string detail, int err) {
+  return make_error(kind, std::move(detail) + ": " + std::strerror(err), {}, err);
+}
+
+/// The first line of a child's stderr, trimmed, for an error message.
+std::string first_line(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (line.size() > 200) line.resize(200);
+  for (char& c : line)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return line;
+}
+
+/// The process umask, read from /proc/self/status (umask(2) can only read it by changing it,
+/// which races with other threads); 022 when unknown.
+mode_t current_umask() {
+  FdGuard fd(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  std::string status;
+  if (fd.get() < 0 || read_capped(fd.get(), 1 << 16, status) != 0) return 022;
+  auto at = status.find("\nUmask:");
+  if (at == std::string::npos) return 022;
+  return static_cast<mode_t>(std::strtoul(status.c_str() + at + 7, nullptr, 8)) & 0777;
+}
+
+}  // namespace
+
+bool is_xz(std::string_view data) {
+  static constexpr char kMagic[] = {'\xFD', '7', 'z', 'X', 'Z', '\0'};
+  return data.size() >= sizeof kMagic && std::memcmp(data.data(), kMagic, sizeof kMagic) == 0;
+}
+
+Result<std::string> read_whole_file(const std::string& path, Decompress decompress,
+                                    std::size_t max_bytes) {
+  const std::string name = display_name(path);
+  FdGuard owned;
+  int fd = 0;
+  if (path != "-") {
+    owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (owned.get() < 0) return io_error(ErrorKind::bad_input, "cannot open " + name, errno);
+    fd = owned.get();
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return make_error(ErrorKind::bad_input, name + " is a directory", {}, EISDIR);
+    if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes)
+      return make_error(ErrorKind::bad_input, name + " is larger than " + size_text(max_bytes));
+  }
+  std::string data;
+  if (int err = read_capped(fd, max_bytes, data)) {
+    ErrorKind kind = err == EISDIR ? ErrorKind::bad_input : ErrorKind::io;
+    return io_error(kind, "cannot read " + name, err);
+  }
+  if (data.size() > max_bytes)
+    return make_error(ErrorKind::bad_input, name + " is larger than " + size_text(max_bytes));
+  if (decompress == Decompress::xz && is_xz(data)) return xz_decompress(data, name, max_bytes);
+  return data;
+}
+
+Result<std::string> xz_decompress(std::string_view data, const std::string& what,
+                                  std::size_t max_bytes) {
+  // stdin is a socket so a write after xz died fails with EPIPE (MSG_NOSIGNAL) instead of
+  // raising SIGPIPE in our process; stdout and stderr are ordinary pipes.
+  int in[2], out[2], err[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0)
+    return io_error(ErrorKind::io, "cannot decompress " + what, errno);
+  FdGuard in_parent(in[0]), in_child(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return io_error(ErrorKind::io, "cannot decompress " + what, errno);
+  FdGuard out_parent(out[0]), out_child(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return io_error(ErrorKind::io, "cannot decompress " + what, errno);
+  FdGuard err_parent(err[0]), err_child(err[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_child.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out_child.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_child.get(), 2);
+  char arg0[] = "xz", arg1[] = "-dc";
+  char* argv[] = {arg0, arg1, nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, "xz", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    return make_error(ErrorKind::io, "cannot run xz to decompress " + what + ": " + std::strerror(rc),
+                      "install xz-utils", rc);
+  in_child.reset();
+  out_child.reset();
+  err_child.reset();
+  for (int fd : {in_parent.get(), out_parent.get(), err_parent.get()})
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+
+  std::string result, errors;
+  std::size_t sent = 0;
+  bool too_big = false;
+  int io_errno = 0;
+  if (data.empty()) in_parent.reset();
+  while (out_parent.get() >= 0 || err_parent.get() >= 0) {
+    pollfd fds[3] = {{in_parent.get(), POLLOUT, 0}, {out_parent.get(), POLLIN, 0},
+                     {err_parent.get(), POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      io_errno = errno;
+      break;
+    }
+    if (in_parent.get() >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      std::size_t chunk = std::min<std::size_t>(data.size() - sent, 1 << 16);
+      ssize_t n = ::send(in_parent.get(), data.data() + sent, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) sent += static_cast<std::size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || sent == data.size()) in_parent.reset();
+    }
+    for (int i : {1, 2}) {
+      FdGuard& g = i == 1 ? out_parent : err_parent;
+      if (g.get() < 0 || !(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+      char buf[1 << 16];
+      ssize_t n = ::read(g.get(), buf, sizeof buf);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (n <= 0) {
+        g.reset();
+        continue;
+      }
+      if (i == 2) {
+        if (errors.size() < 4096) errors.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      result.append(buf, static_cast<std::size_t>(n));
+      if (result.size() > max_bytes) too_big = true;
+    }
+    if (too_big) break;
+  }
+  in_parent.reset();
+  out_parent.reset();
+  err_parent.reset();
+  if (too_big || io_errno) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (too_big)
+    return make_error(ErrorKind::bad_input,
+                      what + " decompresses to more than " + size_text(max_bytes));
+  if (io_errno) return io_error(ErrorKind::io, "cannot decompress " + what, io_errno);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string why = first_line(errors);
+    return make_error(ErrorKind::bad_input, what + " is not a valid xz file" +
+                                                (why.empty() ? std::string() : " (" + why + ")"));
+  }
+  return result;
+}
+
+std::optional<Error> write_whole_file(const std::string& path, std::string_view content) {
+  if (path == "-") {
+    if (int err = write_all(1, content)) return io_error(ErrorKind::io, "cannot write to standard output", err);
+    return std::nullopt;
+  }
+  if (path.empty() || path.back() == '/')
+    return make_error(ErrorKind::io, "cannot write '" + path + "': not a file name", {}, EISDIR);
+
+  std::string target = path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    // Replace what the link points to, not the link itself.
+    if (char* real = ::realpath(path.c_str(), nullptr)) {
+      target = real;
+      std::free(real);
+    }
+  }
+  mode_t mode = 0666 & ~current_umask();  // what open(O_CREAT, 0666) would have given
+  if (::stat(target.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return make_error(ErrorKind::io, "cannot write " + path + ": it is a directory", {}, EISDIR);
+    if (!S_ISREG(st.st_mode)) {
+      // /dev/null, a FIFO, a terminal: renaming over it would replace the node itself.
+      FdGuard fd(::open(target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY));
+      if (fd.get() < 0) return io_error(ErrorKind::io, "cannot open " + path, errno);
+      if (int err = write_all(fd.get(), content)) return io_error(ErrorKind::io, "cannot write " + path, err);
+      return std::nullopt;
+    }
+    mode = st.st_mode & 07777;
+  }
+
+  std::filesystem::path p(target);
+  std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+  std::string tmp = dir + "/." + p.filename().string() + ".tmp.XXXXXX";
+  FdGuard fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (fd.get() < 0) return io_error(ErrorKind::io, "cannot create a temporary file in " + dir, errno);
+  int err = ::fchmod(fd.get(), mode) != 0 ? errno : 0;
+  if (!err) err = write_all(fd.get(), content);
+  if (!err && ::fsync(fd.get()) != 0) err = errno;
+  if (!err && ::close(fd.release()) != 0) err = errno;
+  if (!err && ::rename(tmp.c_str(), target.c_str()) != 0) err = errno;
+  if (err) {
+    ::unlink(tmp.c_str());
+    return io_error(ErrorKind::io, "cannot write " + path, err);
+  }
+  // Make the rename itself durable; failure here loses nothing already written.
+  FdGuard dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() >= 0) ::fsync(dfd.get());
+  return std::nullopt;
+}
+
+}  // namespace kvmprobe::collect
