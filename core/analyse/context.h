@@ -1,0 +1,46 @@
+// What every KVM init step sees: the snapshot, the profile, the effective parameters and the
+// facts several steps share (computed once by analyse(), never by a step).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/analyse/cpu_facts.h"
+#include "core/analyse/params.h"
+#include "core/analyse/vmx_config.h"
+#include "core/model/kernel_profile.h"
+#include "core/model/report.h"
+#include "core/model/snapshot.h"
+
+namespace kvmprobe {
+
+/// Which vendor module applies to this CPU.
+enum class VendorModule { none, kvm_intel, kvm_amd };
+
+/// Shared, precomputed facts.
+struct AnalysisContext {
+  const Snapshot& snap;
+  const KernelProfile& profile;
+  const EffectiveParams& params;
+  const CpuRecord* boot = nullptr;   ///< nullptr when the snapshot has no CPU
+  Vendor vendor = Vendor::unknown;
+  VendorModule module = VendorModule::none;
+  /// setup_vmcs_config on the boot CPU (evaluated only for kvm_intel).
+  VmxConfig vmx;
+  /// Host XCR0 as KVM reads it (XGETBV when XSAVE), nullopt when unknown.
+  std::optional<std::uint64_t> host_xcr0;
+  /// KVM's supported XCR0 (profile mask, host XCR0, MPX rule), nullopt when unknown.
+  std::optional<std::uint64_t> supported_xcr0;
+  /// Effective kvm.enable_pmu after KVM's PMU init: nullopt when it cannot be told.
+  std::optional<bool> enable_pmu;
+  std::string enable_pmu_reason;
+};
+
+/// "kvm_intel", "kvm_amd" or "".
+const char* module_name(VendorModule m);
+
+/// Substitute {cpu}, {module}, {loaded}, {entry}, {exit} in a profile message.
+std::string kvm_line(const std::string& pattern, unsigned cpu = 0, const std::string& loaded = {});
+
+}  // namespace kvmprobe

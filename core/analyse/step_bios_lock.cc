@@ -1,0 +1,239 @@
+// "Disabled by BIOS": IA32_FEATURE_CONTROL (0x3A) or AMD VM_CR (0xC0010114) on every CPU, and
+// who most likely locked it (kvm-init.md §3).
+#include <fmt/format.h>
+
+#include "core/analyse/feature_control.h"
+#include "core/analyse/step_util.h"
+#include "core/analyse/steps.h"
+
+namespace kvmprobe {
+namespace {
+
+/// Whether the kernel that recorded the snapshot ran feat_ctl.c at boot (5.6+, Intel-like CPU).
+bool running_kernel_programs_feat_ctl(const AnalysisContext& ctx) {
+  KernelVersion v;
+  return parse_kernel_version(ctx.snap.kernel_release, v) && v >= KernelVersion{5, 6, 0} &&
+         ctx.vendor != Vendor::amd && ctx.vendor != Vendor::hygon;
+}
+
+/// The vendor module is loaded and /dev/kvm answers: the firmware did not disable it.
+bool module_proves_enabled(const AnalysisContext& ctx) {
+  return ctx.snap.find_module(module_name(ctx.module)) && ctx.snap.kvm.openable &&
+         ctx.snap.kvm.api_version == 12;
+}
+
+std::string who_locked(const AnalysisContext& ctx, std::uint64_t v, bool tboot) {
+  using namespace feat_ctl;
+  bool kernel_ran = running_kernel_programs_feat_ctl(ctx);
+  if (!kernel_ran)
+    return fmt::format("firmware (kernel {} does not program this MSR)",
+                       ctx.snap.kernel_release.empty() ? "unknown" : ctx.snap.kernel_release);
+  if (v & kLmce)
+    return "firmware (LMCE is set; the kernel's boot-time programming never sets it)";
+  if ((v & kVmxInsideSmx) && !tboot)
+    return "firmware (VMX inside SMX is set without tboot; the kernel sets it only under tboot)";
+  if (!(v & kVmxOutsideSmx))
+    return "firmware (VMX off: a kernel built with KVM_INTEL always enables it before locking; "
+           "only a kernel without CONFIG_KVM_INTEL locks it off)";
+  return fmt::format("either: the value is what kernel {}'s feat_ctl.c writes when firmware leaves "
+                     "the MSR unlocked, and firmware commonly writes the same bits",
+                     ctx.snap.kernel_release);
+}
+
+bool tboot_active(const Snapshot& snap) {
+  for (const auto& l : snap.kernel_log)
+    if (l.find("tboot: ") != std::string::npos) return true;
+  return false;
+}
+
+void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
+  using namespace feat_ctl;
+  const auto& p = ctx.profile;
+  const bool tboot = tboot_active(ctx.snap);
+  std::vector<unsigned> disabled, unlocked, unknown;
+  unsigned first_disabled = 0;
+  std::uint64_t first_value = 0;
+  bool txt_only = false;
+  for (const auto& cpu : ctx.snap.cpus) {
+    const MsrRead* m = cpu.find_msr(0x3a);
+    std::string where = fmt::format("cpu{}", cpu.cpu);
+    if (!m || !m->ok()) {
+      // The running kernel's verdict (5.6+): it clears the vmx flag when VMX is off or 0x3A faults.
+      auto flag = cpu.has_linux_flag("vmx");
+      if (running_kernel_programs_feat_ctl(ctx) && flag.has_value()) {
+        if (!*flag) disabled.push_back(cpu.cpu);
+        s.evidence.push_back({"Linux 'vmx' flag", where, "", *flag ? "kept by feat_ctl.c: VMX enabled"
+                                                                   : "cleared by feat_ctl.c: VMX disabled"});
+        continue;
+      }
+      if (m && m->status == ReadStatus::fault) {
+        disabled.push_back(cpu.cpu);  // feat_ctl.c clears VMX when 0x3A faults
+        s.evidence.push_back({"IA32_FEATURE_CONTROL (0x3a)", where, "", "rdmsr faults: the kernel clears VMX"});
+        continue;
+      }
+      unknown.push_back(cpu.cpu);
+      continue;
+    }
+    std::uint64_t v = m->value;
+    if (cpu.cpu == ctx.snap.cpus.front().cpu || s.evidence.size() < 8)
+      s.evidence.push_back({"IA32_FEATURE_CONTROL (0x3a)", where, hex(v), describe(v)});
+    bool off;
+    if (!(v & kLocked)) {
+      unlocked.push_back(cpu.cpu);
+      off = false;  // 4.x: KVM locks it itself; 5.6+: feat_ctl.c enables and locks it at boot
+    } else if (p.vmx_enable == VmxEnableModel::kvm_reads_feature_control) {
+      off = tboot ? !(v & kVmxInsideSmx) : !(v & kVmxOutsideSmx);
+      if (off && !tboot && (v & kVmxInsideSmx)) txt_only = true;
+    } else {
+      off = tboot ? !(v & kVmxInsideSmx) : !(v & kVmxOutsideSmx);
+    }
+    if (off) {
+      if (disabled.empty()) {
+        first_disabled = cpu.cpu;
+        first_value = v;
+      }
+      disabled.push_back(cpu.cpu);
+    }
+  }
+  if (!disabled.empty()) {
+    unsigned cpu = disabled.front();
+    if (p.vmx_enable == VmxEnableModel::boot_feat_ctl) {
+      s.kvm_log.push_back(tboot ? p.msg.feat_ctl_vmx_inside : p.msg.feat_ctl_vmx_outside);
+      bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
+      s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? p.msg.vmx_disabled_bios
+                                                                                  : p.msg.vmx_disabled_on_cpu,
+                                   cpu));
+    } else {
+      s.kvm_log.push_back(p.msg.vmx_disabled_bios);
+      if (txt_only && !p.msg.vmx_txt_warning.empty()) s.kvm_log.push_back(p.msg.vmx_txt_warning);
+    }
+    fail(s, Refusal::disabled_by_firmware,
+         fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off)",
+                     cpu_list(disabled)));
+    if (first_value)
+      s.evidence.push_back({"who locked it", fmt::format("cpu{}", first_disabled), hex(first_value),
+                            who_locked(ctx, first_value, tboot)});
+    s.remedy = txt_only ? "firmware enables VMX only inside TXT: enable 'VT-x' (not only 'VT-x with TXT') "
+                          "in the firmware setup, or boot through tboot; then power-cycle"
+                        : "enable 'Intel Virtualization Technology' (VT-x) in the firmware setup and "
+                          "power-cycle: the MSR stays locked until reset";
+    return;
+  }
+  if (!unknown.empty()) {
+    if (module_proves_enabled(ctx)) {
+      s.summary = fmt::format("{} is loaded and answers: VMX is enabled", module_name(ctx.module));
+      return;
+    }
+    s.status = Status::unknown;
+    s.refusal = Refusal::cannot_tell;
+    s.summary = fmt::format("IA32_FEATURE_CONTROL not readable on CPUs {}", cpu_list(unknown));
+    s.missing.push_back(fmt::format("IA32_FEATURE_CONTROL (0x3a) on CPUs {}", cpu_list(unknown)));
+    s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
+    return;
+  }
+  if (!unlocked.empty()) {
+    s.summary = p.vmx_enable == VmxEnableModel::boot_feat_ctl
+                    ? fmt::format("unlocked on CPUs {}: kernel {} enables VMX and locks it at boot",
+                                  cpu_list(unlocked), p.id)
+                    : fmt::format("unlocked on CPUs {}: KVM enables VMX and locks it at first VM",
+                                  cpu_list(unlocked));
+    s.evidence.push_back({"who locks it", "", "", "the kernel (firmware left it unlocked)"});
+    return;
+  }
+  const MsrRead* m0 = ctx.snap.cpus.front().find_msr(0x3a);
+  if (m0 && m0->ok())
+    s.evidence.push_back({"who locked it", "cpu0", hex(m0->value), who_locked(ctx, m0->value, tboot)});
+  s.summary = "locked with VMX enabled on every CPU";
+}
+
+void bios_lock_svm(const AnalysisContext& ctx, StepResult& s) {
+  using namespace vm_cr;
+  const auto& p = ctx.profile;
+  KernelVersion running;
+  bool running_checks_at_boot = parse_kernel_version(ctx.snap.kernel_release, running) &&
+                                running >= KernelVersion{6, 8, 0};
+  std::vector<unsigned> disabled, locked_disabled, unknown;
+  for (const auto& cpu : ctx.snap.cpus) {
+    const MsrRead* m = cpu.find_msr(0xc0010114);
+    std::string where = fmt::format("cpu{}", cpu.cpu);
+    if (!m || !m->ok()) {
+      auto flag = cpu.has_linux_flag("svm");
+      if (running_checks_at_boot && flag.value_or(false)) {
+        s.evidence.push_back({"Linux 'svm' flag", where, "", "kept at boot: VM_CR.SVMDIS was clear"});
+        continue;
+      }
+      unknown.push_back(cpu.cpu);
+      continue;
+    }
+    if (cpu.cpu == ctx.snap.cpus.front().cpu || s.evidence.size() < 8)
+      s.evidence.push_back({"VM_CR (0xc0010114)", where, hex(m->value), describe(m->value)});
+    if (m->value & kSvmDisable) {
+      disabled.push_back(cpu.cpu);
+      if (m->value & kLock) locked_disabled.push_back(cpu.cpu);
+    }
+  }
+  if (!disabled.empty()) {
+    unsigned cpu = disabled.front();
+    switch (p.svm_disable) {
+      case SvmDisableCheck::kvm_loading_cpu:
+        if (cpu == ctx.snap.cpus.front().cpu) s.kvm_log.push_back(p.msg.svm_disabled_bios);
+        break;
+      case SvmDisableCheck::kvm_every_cpu:
+        s.kvm_log.push_back(kvm_line(p.msg.svm_disabled_bios, cpu));
+        break;
+      case SvmDisableCheck::boot_clears_svm:
+        s.kvm_log.push_back(p.msg.svm_boot_disabled);
+        s.kvm_log.push_back(kvm_line(p.msg.svm_not_available, cpu));
+        break;
+    }
+    bool boot_only = p.svm_disable == SvmDisableCheck::kvm_loading_cpu;
+    bool boot_disabled = cpu == ctx.snap.cpus.front().cpu;
+    if (boot_only && !boot_disabled) {
+      // ≤6.1 tests only the loading CPU; the others fail later when virtualization is enabled.
+      s.status = Status::warn;
+      s.summary = fmt::format("SVMDIS set on CPUs {} (not the loading CPU): VMs fail there", cpu_list(disabled));
+      s.kvm_log.push_back(kvm_line(p.msg.enable_failed_cpu, cpu));
+    } else {
+      fail(s, Refusal::disabled_by_firmware,
+           fmt::format("SVM disabled by firmware on CPUs {} (VM_CR.SVMDIS set{})", cpu_list(disabled),
+                       locked_disabled.empty() ? ", not locked" : " and locked"));
+    }
+    s.remedy = locked_disabled.empty()
+                   ? "VM_CR is not locked: `kvmprobe enable-vmx` can clear SVMDIS; or enable 'SVM Mode' in firmware"
+                   : "enable 'SVM Mode' (AMD-V) in the firmware setup and power-cycle: VM_CR is locked until reset";
+    return;
+  }
+  if (!unknown.empty()) {
+    if (module_proves_enabled(ctx)) {
+      s.summary = "kvm_amd is loaded and answers: SVM is enabled";
+      return;
+    }
+    s.status = Status::unknown;
+    s.refusal = Refusal::cannot_tell;
+    s.summary = fmt::format("VM_CR not readable on CPUs {}", cpu_list(unknown));
+    s.missing.push_back(fmt::format("VM_CR (0xc0010114) on CPUs {}", cpu_list(unknown)));
+    s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
+    return;
+  }
+  s.summary = "VM_CR.SVMDIS clear on every CPU";
+}
+
+}  // namespace
+
+StepResult step_bios_lock(const AnalysisContext& ctx) {
+  StepResult s = make_step("bios-lock", "Firmware enable/lock");
+  bool has_feature = ctx.boot && (ctx.module == VendorModule::kvm_intel ? has_or_false(*ctx.boot, cpuid::kVmx)
+                                                                       : has_or_false(*ctx.boot, cpuid::kSvm));
+  if (!has_feature) {
+    s.status = Status::skipped;
+    s.summary = "not applicable: no VMX/SVM";
+    return s;
+  }
+  if (ctx.module == VendorModule::kvm_intel)
+    bios_lock_vmx(ctx, s);
+  else
+    bios_lock_svm(ctx, s);
+  return s;
+}
+
+}  // namespace kvmprobe

@@ -1,0 +1,102 @@
+// Environment: another vendor module already registered, other hypervisors holding VMX/SVM,
+// running as a guest, /dev/kvm for this caller (kvm-init.md §7.1, §7.2, §7.3).
+#include <fmt/format.h>
+
+#include "core/analyse/step_util.h"
+#include "core/analyse/steps.h"
+
+namespace kvmprobe {
+namespace {
+
+// Out-of-tree modules of other hypervisors that execute VMXON / set EFER.SVME themselves.
+constexpr const char* kOtherHypervisors[] = {"vboxdrv", "vmmon", "prl_hypervisor", "hax", "aehd"};
+
+}  // namespace
+
+StepResult step_environment(const AnalysisContext& ctx) {
+  StepResult s = make_step("environment", "Environment");
+  const Snapshot& snap = ctx.snap;
+  const auto& p = ctx.profile;
+  std::string want = module_name(ctx.module);
+  std::vector<std::string> notes;
+
+  // kvm_x86_ops already set by another vendor module.
+  for (const char* other : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
+    if (want == other || !snap.find_module(other)) continue;
+    s.evidence.push_back({"loaded module", other, "", "another KVM vendor module is registered"});
+    if (!want.empty()) {
+      s.kvm_log.push_back(kvm_line(p.msg.already_loaded, 0, other));
+      fail(s, Refusal::other, fmt::format("{} is loaded: {} would fail with EEXIST", other, want));
+      s.remedy = fmt::format("unload it first (modprobe -r {})", other);
+    }
+  }
+  if (!want.empty() && snap.find_module(want)) {
+    s.evidence.push_back({"loaded module", want, "", "already loaded"});
+    notes.push_back(fmt::format("{} is already loaded", want));
+  }
+
+  // Another hypervisor holding VMX/SVM: CR4.VMXE / EFER.SVME already set (driver), or its module.
+  std::vector<unsigned> held;
+  for (const auto& cpu : snap.cpus) {
+    bool vmxe = cpu.cr4 && (*cpu.cr4 & (1ull << 13));
+    bool svme = cpu.efer && (*cpu.efer & (1ull << 12));
+    if ((ctx.module == VendorModule::kvm_intel && vmxe) || (ctx.module == VendorModule::kvm_amd && svme))
+      held.push_back(cpu.cpu);
+  }
+  bool ours_loaded = !want.empty() && snap.find_module(want);
+  if (!held.empty() && !ours_loaded) {
+    std::string what = ctx.module == VendorModule::kvm_intel ? "CR4.VMXE" : "EFER.SVME";
+    s.evidence.push_back({what, fmt::format("CPUs {}", cpu_list(held)), "set",
+                          "another hypervisor has virtualization switched on"});
+    s.kvm_log.push_back(kvm_line(p.msg.enable_failed_cpu, held.front()));
+    if (p.enable_virt_at_load) {
+      fail(s, Refusal::other, fmt::format("{} already set on CPUs {}: {} fails at load (EBUSY)", what,
+                                          cpu_list(held), want));
+    } else if (s.status == Status::ok) {
+      s.status = Status::warn;
+      s.summary = fmt::format("{} already set on CPUs {}: {} loads but creating a VM fails (EBUSY)", what,
+                              cpu_list(held), want);
+    }
+    s.remedy = "stop the other hypervisor (VirtualBox, VMware) or unload its module first";
+  }
+  for (const char* hv : kOtherHypervisors) {
+    if (!snap.find_module(hv)) continue;
+    s.evidence.push_back({"loaded module", hv, "", "another hypervisor's driver"});
+    if (s.status == Status::ok) {
+      s.status = Status::warn;
+      s.summary = fmt::format("{} is loaded: while its VMs run, VMX/SVM is taken and KVM {} fails", hv,
+                              p.enable_virt_at_load ? "loading" : "VM creation");
+      s.remedy = fmt::format("stop its VMs or unload {} before using KVM", hv);
+    }
+  }
+
+  // Guest of a hypervisor?
+  if (ctx.boot) {
+    std::string hv = hypervisor_vendor(*ctx.boot);
+    if (!hv.empty()) {
+      s.evidence.push_back({"hypervisor leaf 0x40000000", "cpu0", "", fmt::format("running as a guest of '{}'", hv)});
+      notes.push_back(fmt::format("guest of '{}': KVM here is nested", hv));
+      if (hv == "Microsoft Hv") notes.push_back("on Hyper-V KVM may use the enlightened VMCS");
+    }
+  }
+  if (snap.find_module("kvm_pvm")) notes.push_back("kvm_pvm provides KVM without VMX/SVM");
+
+  // /dev/kvm for this caller.
+  const auto& kvm = snap.kvm;
+  if (snap.origin.rfind("import", 0) != 0) {
+    std::string meaning = !kvm.present ? "absent"
+                          : !kvm.openable ? fmt::format("present, cannot open (errno {})", kvm.open_error)
+                          : kvm.api_version ? fmt::format("usable, API version {}", *kvm.api_version)
+                                            : "opens but does not answer";
+    s.evidence.push_back({"/dev/kvm", "", "", meaning});
+    if (kvm.present && !kvm.openable && kvm.open_error == 13) notes.push_back("add the user to the 'kvm' group");
+  }
+  if (s.summary.empty()) {
+    std::string joined;
+    for (const auto& n : notes) joined += (joined.empty() ? "" : "; ") + n;
+    s.summary = joined.empty() ? "no other vendor module or hypervisor in the way" : joined;
+  }
+  return s;
+}
+
+}  // namespace kvmprobe

@@ -1,0 +1,126 @@
+// Support check: VMX (Intel, Centaur, Zhaoxin) or SVM (AMD, Hygon) from CPUID on every CPU
+// (kvm-init.md §2.2, §2.3).
+#include <fmt/format.h>
+
+#include "core/analyse/step_util.h"
+#include "core/analyse/steps.h"
+
+namespace kvmprobe {
+namespace {
+
+/// Running as an SEV guest: the kernel log says so (the SEV_STATUS MSR is not collected).
+bool sev_guest(const Snapshot& snap) {
+  for (const auto& l : snap.kernel_log)
+    if (l.find("Memory Encryption Features active: AMD SEV") != std::string::npos) return true;
+  return false;
+}
+
+void support_vmx(const AnalysisContext& ctx, StepResult& s) {
+  const auto& m = ctx.profile.msg;
+  std::vector<unsigned> with, without, unknown;
+  for (const auto& cpu : ctx.snap.cpus) {
+    auto v = has(cpu, cpuid::kVmx);
+    (!v ? unknown : *v ? with : without).push_back(cpu.cpu);
+  }
+  s.evidence.push_back({cpuid::kVmx.name, fmt::format("{} of {} CPUs", with.size(), ctx.snap.cpus.size()),
+                        "", without.empty() ? "set on every CPU" : fmt::format("clear on CPUs {}", cpu_list(without))});
+  if (!without.empty()) {
+    unsigned cpu = without.front();
+    s.kvm_log.push_back(kvm_line(m.vmx_no_support, cpu));
+    bool all = with.empty();
+    fail(s, all ? Refusal::no_support : Refusal::other,
+         all ? "CPU has no VMX (CPUID.1:ECX[5] clear)" : fmt::format("VMX missing on CPUs {}", cpu_list(without)));
+    std::string hv = ctx.boot ? hypervisor_vendor(*ctx.boot) : "";
+    s.remedy = !hv.empty()
+                   ? fmt::format("this is a guest of '{}': enable nested virtualization on the host "
+                                 "(e.g. kvm_intel.nested=1 and a CPU model with vmx)", hv)
+                   : "the processor has no VT-x; use a CPU with VMX";
+    return;
+  }
+  if (!unknown.empty()) {
+    s.status = Status::unknown;
+    s.refusal = Refusal::cannot_tell;
+    s.summary = fmt::format("CPUID leaf 1 not recorded for CPUs {}", cpu_list(unknown));
+    s.missing.push_back("CPUID leaf 1");
+    return;
+  }
+  s.summary = fmt::format("VMX present on all {} CPUs ({})", with.size(), to_string(ctx.vendor));
+}
+
+void support_svm(const AnalysisContext& ctx, StepResult& s) {
+  const auto& p = ctx.profile;
+  const auto& m = p.msg;
+  const CpuRecord& boot = *ctx.boot;
+  auto fail_with = [&](const std::string& first, std::string summary, Refusal why) {
+    if (!first.empty()) s.kvm_log.push_back(kvm_line(first, boot.cpu));
+    if (!m.svm_no_support_tail.empty()) s.kvm_log.push_back(m.svm_no_support_tail);
+    fail(s, why, std::move(summary));
+  };
+  if (ctx.vendor == Vendor::hygon && !p.svm_accepts_hygon) {
+    fail_with(m.svm_not_amd, fmt::format("kvm_amd {} accepts AMD only, this is a Hygon CPU", p.id),
+              Refusal::no_support);
+    s.remedy = "use a kernel from 5.10 on (Hygon support)";
+    return;
+  }
+  if (p.svm_checks_ext_level && max_extended_leaf(boot) < 0x8000000a) {
+    fail_with(m.svm_no_ext_leaf, "CPU has no CPUID leaf 0x8000000A", Refusal::no_support);
+    return;
+  }
+  std::vector<unsigned> with, without, unknown;
+  for (const auto& cpu : ctx.snap.cpus) {
+    auto v = has(cpu, cpuid::kSvm);
+    (!v ? unknown : *v ? with : without).push_back(cpu.cpu);
+  }
+  s.evidence.push_back({cpuid::kSvm.name, fmt::format("{} of {} CPUs", with.size(), ctx.snap.cpus.size()),
+                        "", without.empty() ? "set on every CPU" : fmt::format("clear on CPUs {}", cpu_list(without))});
+  if (!unknown.empty() && without.empty()) {
+    s.status = Status::unknown;
+    s.refusal = Refusal::cannot_tell;
+    s.summary = fmt::format("CPUID leaf 0x80000001 not recorded for CPUs {}", cpu_list(unknown));
+    s.missing.push_back("CPUID leaf 0x80000001");
+    return;
+  }
+  if (!without.empty()) {
+    bool all = with.empty();
+    fail_with(m.svm_not_available,
+              all ? "CPU has no SVM (CPUID.0x80000001:ECX[2] clear)"
+                  : fmt::format("SVM missing on CPUs {}", cpu_list(without)),
+              all ? Refusal::no_support : Refusal::other);
+    std::string hv = hypervisor_vendor(boot);
+    s.remedy = !hv.empty() ? fmt::format("this is a guest of '{}': give it a CPU model with svm "
+                                         "(nested virtualization on the host)", hv)
+                           : "the processor has no AMD-V";
+    return;
+  }
+  if (p.svm_checks_sev_guest && sev_guest(ctx.snap)) {
+    fail_with(m.svm_sev_guest, "running as an SEV guest", Refusal::other);
+    return;
+  }
+  s.summary = fmt::format("SVM present on all {} CPUs ({})", with.size(), to_string(ctx.vendor));
+}
+
+}  // namespace
+
+StepResult step_support(const AnalysisContext& ctx) {
+  StepResult s = make_step("support", "VMX/SVM support");
+  if (!ctx.boot) {
+    s.status = Status::unknown;
+    s.refusal = Refusal::cannot_tell;
+    s.summary = "no CPU recorded";
+    s.missing.push_back("CPUID");
+    return s;
+  }
+  s.evidence.push_back({"vendor", "cpu0", vendor_string(*ctx.boot), to_string(ctx.vendor)});
+  switch (ctx.module) {
+    case VendorModule::kvm_intel: support_vmx(ctx, s); break;
+    case VendorModule::kvm_amd: support_svm(ctx, s); break;
+    case VendorModule::none:
+      fail(s, Refusal::no_support,
+           fmt::format("no KVM vendor module for {} CPUs without VMX", vendor_string(*ctx.boot)));
+      s.remedy = "KVM on x86 needs Intel VT-x (VMX) or AMD-V (SVM)";
+      break;
+  }
+  return s;
+}
+
+}  // namespace kvmprobe
