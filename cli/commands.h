@@ -1,0 +1,26 @@
+// One registration function per subcommand (cli/cmd_<name>.cc). Each adds its subcommand and
+// options and sets `run` to the function main() calls after parsing.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/global_options.h"
+
+namespace kvmprobe::cli {
+
+/// What main() runs after a successful parse.
+using Runner = std::function<ExitCode()>;
+
+void register_check(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_snapshot(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_import(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_xcr0(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_tsc(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_vmx_caps(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_profiles(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_msrs(CLI::App& app, GlobalOptions& g, Runner& run);
+
+}  // namespace kvmprobe::cli

@@ -1,0 +1,92 @@
+#include "cli/global_options.h"
+
+#include <fmt/format.h>
+
+#include "core/analyse/params.h"
+#include "core/collect/collect.h"
+#include "core/collect/snapshot_json.h"
+
+namespace kvmprobe::cli {
+
+JsonMode GlobalOptions::json_mode() const {
+  if (json == "short") return JsonMode::short_;
+  if (json == "pretty" || json_flag) return JsonMode::pretty;
+  return JsonMode::off;
+}
+
+render::TextStyle GlobalOptions::text_style() const {
+  render::TextStyle st;
+  ColorWhen when = color == "always" ? ColorWhen::always : color == "never" ? ColorWhen::never : ColorWhen::automatic;
+  st.color = decide_color(when, json_mode());
+  st.legend = !no_legend;
+  st.verbose = verbose;
+  return st;
+}
+
+void add_global_options(CLI::App& app, GlobalOptions& o) {
+  app.add_option("--json", o.json, "JSON output: pretty, short or off (a bare --json means pretty)")
+      ->expected(0, 1)
+      ->default_str("pretty")
+      ->check(CLI::IsMember({"pretty", "short", "off"}));
+  app.add_flag("-j", o.json_flag, "same as --json=pretty");
+  app.add_option("--color", o.color, "colour: auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("-q,--quiet", o.quiet, "print nothing on success; failures still print one line");
+  app.add_flag("--no-legend", o.no_legend, "no headers or closing hints in text output");
+  app.add_flag("-v,--verbose", o.verbose, "show every evidence row");
+  app.add_option("--from", o.from, "analyse a recorded snapshot FILE (- for stdin) instead of this host");
+  app.add_option("--kernel", o.kernel, "model this kernel version (default: the snapshot's kernel)");
+  app.add_option("--param", o.params, "module parameter override, e.g. kvm_amd.nested=0 (repeatable)");
+  app.add_option("--backend", o.backend, "MSR access: auto, driver, msr or none")
+      ->check(CLI::IsMember({"auto", "driver", "msr", "none"}));
+  app.add_flag("--no-load-msr", o.no_load_msr, "do not modprobe msr when /dev/cpu/0/msr is missing");
+}
+
+Result<Snapshot> obtain_snapshot(const GlobalOptions& o) {
+  if (!o.from.empty()) return collect::load_snapshot_file(o.from);
+  collect::CollectOptions c;
+  c.load_msr_module = !o.no_load_msr;
+  using B = collect::CollectOptions::Backend;
+  c.backend = o.backend == "driver" ? B::driver : o.backend == "msr" ? B::msr : o.backend == "none" ? B::none : B::automatic;
+  return collect::collect(c);
+}
+
+Result<ProfileChoice> obtain_profile(const GlobalOptions& o, const Snapshot& snap) {
+  if (!o.kernel.empty()) return choose_profile(o.kernel);
+  if (snap.kernel_release.empty())
+    return make_error(ErrorKind::usage, "the snapshot does not say which kernel it ran",
+                      "choose one with --kernel VER (e.g. --kernel 6.1)");
+  return choose_profile(snap.kernel_release, snap.kernel_version);
+}
+
+Result<std::map<std::string, std::string>> obtain_overrides(const GlobalOptions& o) {
+  std::map<std::string, std::string> out;
+  for (const auto& p : o.params) {
+    std::string name, value;
+    if (!parse_param_override(p, name, value))
+      return make_error(ErrorKind::usage, fmt::format("--param '{}' is not MODULE.NAME=VALUE", p),
+                        "e.g. --param kvm_amd.nested=0");
+    out[name] = value;
+  }
+  return out;
+}
+
+ExitCode report_error(const GlobalOptions& o, const Error& e) {
+  // Failures print their one line even under --quiet.
+  fmt::print(stderr, "kvmprobe: error: {}\n", e.detail);
+  if (!e.hint.empty()) fmt::print(stderr, "kvmprobe: hint: {}\n", e.hint);
+  ExitCode code = exit_for(e);
+  if (o.json_mode() != JsonMode::off) {
+    nlohmann::json doc = {{"schema", "kvmprobe.error/1"},
+                          {"error", {{"message", e.detail}, {"hint", e.hint}, {"exit_code", static_cast<int>(code)}}}};
+    print_json(o, doc);
+  }
+  return code;
+}
+
+void print_json(const GlobalOptions& o, const nlohmann::json& doc) {
+  std::string s = o.json_mode() == JsonMode::short_ ? doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                                    : doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  fmt::print("{}\n", s);
+}
+
+}  // namespace kvmprobe::cli

@@ -1,0 +1,55 @@
+// Options every subcommand takes, parsed into one plain struct that main() owns.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/exit_codes.h"
+#include "cli/terminal.h"
+#include "core/model/snapshot.h"
+#include "core/profiles/profiles.h"
+#include "core/render/render.h"
+
+namespace kvmprobe::cli {
+
+struct GlobalOptions {
+  std::string json = "off";          ///< --json[=pretty|short|off]
+  bool json_flag = false;            ///< -j
+  std::string color = "auto";        ///< --color
+  bool quiet = false;                ///< -q
+  bool no_legend = false;            ///< --no-legend
+  bool verbose = false;              ///< -v: every evidence row
+  std::string from;                  ///< --from FILE: analyse a recorded snapshot
+  std::string kernel;                ///< --kernel VER
+  std::vector<std::string> params;   ///< --param kvm_amd.nested=0
+  std::string backend = "auto";      ///< --backend auto|driver|msr|none
+  bool no_load_msr = false;          ///< --no-load-msr
+
+  JsonMode json_mode() const;
+  render::TextStyle text_style() const;
+};
+
+/// Add the global options to the top-level app (subcommands fall through to them).
+void add_global_options(CLI::App& app, GlobalOptions& opts);
+
+/// A snapshot from --from FILE or from this host.
+Result<Snapshot> obtain_snapshot(const GlobalOptions& opts);
+
+/// The profile for --kernel, or for the snapshot's kernel when --kernel is not given.
+Result<ProfileChoice> obtain_profile(const GlobalOptions& opts, const Snapshot& snap);
+
+/// --param items as overrides; usage error on a malformed one.
+Result<std::map<std::string, std::string>> obtain_overrides(const GlobalOptions& opts);
+
+/// Print an error: one line on stderr (plus a hint line), and under --json an error document
+/// on stdout. Returns the exit code for it.
+ExitCode report_error(const GlobalOptions& opts, const Error& e);
+
+/// Print a JSON document per --json mode.
+void print_json(const GlobalOptions& opts, const nlohmann::json& doc);
+
+}  // namespace kvmprobe::cli
