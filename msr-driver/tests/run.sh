@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Builds kvmprobe.ko against Debian's 6.1 and 6.12 headers and tests it in QEMU (TCG) guests
+# booting those kernels. Needs root-free host tools only (qemu, busybox-static, kmod, cpio,
+# gcc, make) and tests/vm/{fetch-kernels,run-guest}.sh; writes nothing into the source tree.
+#
+# Usage: msr-driver/tests/run.sh [--out DIR] [--no-checkpatch] [--only LABEL]
+#   --out DIR        keep builds and guest logs there (default: a temp dir, kept on failure)
+#   --no-checkpatch  skip scripts/checkpatch.pl (otherwise fetched once from linux-source-6.12)
+#   --only LABEL     run only guests whose label contains LABEL (e.g. 6.12, EPYC)
+# Environment: FUZZ_ITERS (calls per fuzzer process, default 10000), FUZZ_PROCS (default 4),
+#              KVMPROBE_CHECKPATCH (path of checkpatch.pl to use), KVMPROBE_VM_CACHE.
+#
+# Host checks: the uapi header compiles as C99 and C++20; the module builds with W=1 and
+# no warnings for each kernel, and through dkms.conf (if dkms is installed); checkpatch
+# --strict is clean; the guest programs build.
+# Guests (label kernel cpu smp suite):
+GUESTS=(
+  "6.1-EPYC-smp4 6.1 EPYC 4 full"                 # the -smp 4 run; kvm_amd for KVM_GET_TSC_KHZ
+  "6.12-EPYC-smp2 6.12 EPYC 2 full"
+  "6.12-Skylake-smp2 6.12 Skylake-Server-v4 2 quick"  # Intel vendor: IA32_FEATURE_CONTROL
+  "6.1-qemu64-smp1 6.1 qemu64 1 quick"            # no XSAVE: XCR0 must not be reported
+)
+# Prints PASS/FAIL lines, then "N passed, N failed"; exits 1 if anything failed.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DRV=$(cd "$HERE/.." && pwd)
+REPO=$(cd "$DRV/.." && pwd)
+VM=$REPO/tests/vm
+
+out="" checkpatch=1 only=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --out) out=${2:?--out needs a directory}; shift ;;
+    --no-checkpatch) checkpatch="" ;;
+    --only) only=${2:?--only needs a label}; shift ;;
+    -h|--help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+keep=""
+if [ -n "$out" ]; then mkdir -p "$out" && out=$(cd "$out" && pwd) && keep=1
+else out=$(mktemp -d "${TMPDIR:-/tmp}/kvmprobe-msr-test.XXXXXX"); fi
+
+passed=0 failed=0
+T_START=$(date +%s%N)
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+finish() {
+  echo "TIME total $(ms_since "$T_START") ms"
+  [ "$failed" -eq 0 ] && [ -z "$keep" ] && rm -rf "$out"
+  [ "$failed" -eq 0 ] || echo "logs kept in $out"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+
+# --- kernels ---
+t0=$(date +%s%N)
+if ! "$VM/fetch-kernels.sh" --quiet; then
+  fail fetch_kernels "tests/vm/fetch-kernels.sh failed"; finish
+fi
+# shellcheck source=../../tests/vm/common.sh
+CACHE=$(. "$VM/common.sh"; vm_cache_dir)
+# shellcheck source=/dev/null
+. "$CACHE/kernels.env"
+echo "TIME fetch_kernels $(ms_since "$t0") ms"
+
+# --- host: header, module builds, checkpatch, guest programs ---
+t0=$(date +%s%N)
+hdr=$DRV/include/uapi/kvmprobe.h
+printf '#include <linux/types.h>\n#include <linux/ioctl.h>\n#include "%s"\nstatic_assert(sizeof(kvmprobe_guarded_write) == 72);\n' "$hdr" >"$out/hdr.cc"
+if err=$(g++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror "$out/hdr.cc" 2>&1); then
+  pass host.uapi_header_cxx20; else fail host.uapi_header_cxx20 "$err"; fi
+printf '#include "%s"\n' "$hdr" >"$out/hdr.c"
+if err=$(gcc -std=c99 -pedantic -fsyntax-only -Wall -Wextra -Werror "$out/hdr.c" 2>&1); then
+  pass host.uapi_header_c99; else fail host.uapi_header_c99 "$err"; fi
+
+build_module() { # SERIES KDIR -> $out/build-SERIES/kvmprobe.ko
+  local b=$out/build-$1
+  rm -rf "$b"; mkdir -p "$b"
+  cp -r "$DRV"/{Kbuild,Makefile,kvmprobe_msr.c,include} "$b/"
+  make -C "$b" KDIR="$2" W=1 >"$b/build.log" 2>&1
+}
+declare -A KDIR=([6.1]=$K61_BUILD [6.12]=$K612_BUILD) KVERS=([6.1]=$K61_VER [6.12]=$K612_VER)
+for s in 6.1 6.12; do build_module "$s" "${KDIR[$s]}" & done
+wait
+for s in 6.1 6.12; do
+  b=$out/build-$s
+  if [ -f "$b/kvmprobe.ko" ]; then
+    pass "host.build_${s}_W1"
+    if grep -qi 'warning' "$b/build.log"; then
+      fail "host.build_${s}_no_warnings" "$(grep -i -m3 warning "$b/build.log")"
+    else pass "host.build_${s}_no_warnings"; fi
+    vm=$(modinfo -F vermagic "$b/kvmprobe.ko" 2>/dev/null | cut -d' ' -f1)
+    if [ "$vm" = "${KVERS[$s]}" ]; then pass "host.vermagic_$s"
+    else fail "host.vermagic_$s" "vermagic '$vm', kernel ${KVERS[$s]}"; fi
+  else
+    fail "host.build_${s}_W1" "$(tail -n 5 "$b/build.log")"
+  fi
+done
+
+echo "TIME host_build_modules $(ms_since "$t0") ms"
+t1=$(date +%s%N)
+
+# DKMS: dkms.conf builds the module for both kernels (private trees, nothing installed).
+if command -v dkms >/dev/null; then
+  dk=$out/dkms
+  rm -rf "$dk"; mkdir -p "$dk/src" "$dk/tree"
+  dver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$DRV/dkms.conf")
+  cp -r "$DRV" "$dk/src/kvmprobe-$dver"
+  rm -rf "$dk/src/kvmprobe-$dver/tests"
+  dkms add "kvmprobe/$dver" --sourcetree "$dk/src" --dkmstree "$dk/tree" >"$dk/log" 2>&1
+  for s in 6.1 6.12; do
+    if dkms build "kvmprobe/$dver" -k "${KVERS[$s]}" --kernelsourcedir "${KDIR[$s]}" \
+         --sourcetree "$dk/src" --dkmstree "$dk/tree" >>"$dk/log" 2>&1 &&
+       [ -f "$dk/tree/kvmprobe/$dver/${KVERS[$s]}/x86_64/module/kvmprobe.ko" ]; then
+      pass "host.dkms_build_$s"
+    else
+      fail "host.dkms_build_$s" "$(tail -n 3 "$dk/log")"
+    fi
+  done
+else
+  echo "SKIP host.dkms_build: dkms is not installed"
+fi
+
+echo "TIME host_dkms $(ms_since "$t1") ms"
+t1=$(date +%s%N)
+
+find_checkpatch() {
+  local c
+  for c in "${KVMPROBE_CHECKPATCH:-}" /usr/src/linux-source-6.12*/scripts/checkpatch.pl \
+           "$CACHE/checkpatch-6.12/scripts/checkpatch.pl"; do
+    [ -n "$c" ] && [ -f "$c" ] && { echo "$c"; return 0; }
+  done
+  # One-time: take checkpatch.pl and its data files from Debian's linux-source-6.12.
+  local tmp=$CACHE/.checkpatch.tmp opts=()
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  [ "$(id -u)" -ne 0 ] || opts=(-o APT::Sandbox::User=root)
+  (cd "$tmp" && apt-get "${opts[@]}" download linux-source-6.12 >/dev/null 2>&1) || return 1
+  dpkg-deb --fsys-tarfile "$tmp"/linux-source-6.12_*.deb |
+    tar -xO --wildcards './usr/src/linux-source-6.12.tar.xz' |
+    tar -xJ -C "$tmp" --strip-components=1 linux-source-6.12/scripts/checkpatch.pl \
+      linux-source-6.12/scripts/spelling.txt linux-source-6.12/scripts/const_structs.checkpatch \
+      2>/dev/null || return 1
+  mkdir -p "$CACHE/checkpatch-6.12"
+  mv "$tmp/scripts" "$CACHE/checkpatch-6.12/"
+  rm -rf "$tmp"
+  echo "$CACHE/checkpatch-6.12/scripts/checkpatch.pl"
+}
+if [ -n "$checkpatch" ]; then
+  exec 9>"$CACHE/.checkpatch.lock"
+  flock 9
+  cp=$(find_checkpatch); cp_rc=$?
+  exec 9>&-
+  if [ "$cp_rc" -eq 0 ]; then
+    # Relative paths: checkpatch knows include/uapi/ headers cannot use BIT().
+    if err=$(cd "$DRV" && perl "$cp" --strict --no-tree --quiet --show-types \
+             -f kvmprobe_msr.c include/uapi/kvmprobe.h 2>&1); then
+      pass host.checkpatch_strict; else fail host.checkpatch_strict "$err"; fi
+  else
+    echo "SKIP host.checkpatch_strict: cannot get linux-source-6.12 (pass --no-checkpatch to silence)"
+  fi
+fi
+
+echo "TIME host_checkpatch $(ms_since "$t1") ms"
+for p in ioctl_test ioctl_fuzz; do
+  if err=$(cc -static -O2 -Wall -Wextra -Werror -I"$DRV/include/uapi" -o "$out/$p" "$HERE/$p.c" 2>&1); then
+    pass "host.build_$p"; else fail "host.build_$p" "$err"; fi
+done
+echo "TIME host_checks $(ms_since "$t0") ms"
+[ "$failed" -eq 0 ] || finish
+
+# --- guests, two at a time (the machine has two cores) ---
+run_guest() { # LABEL SERIES CPU SMP SUITE
+  local d=$out/guest-$1
+  mkdir -p "$d"
+  printf 'SUITE=%s\nFUZZ_ITERS=%s\nFUZZ_PROCS=%s\nFUZZ_SEED=%s\n' "$5" "${FUZZ_ITERS:-10000}" \
+    "${FUZZ_PROCS:-4}" "$((RANDOM + 1))" >"$d/kvmprobe-test.conf"
+  "$VM/run-guest.sh" --kernel "$2" --cpu "$3" --smp "$4" --timeout 120 \
+    --append "tsc_early_khz=2000000" \
+    --file "$out/build-$2/kvmprobe.ko:/root/kvmprobe.ko" \
+    --file "$out/ioctl_test:/bin/ioctl_test" --file "$out/ioctl_fuzz:/bin/ioctl_fuzz" \
+    --file "$d/kvmprobe-test.conf:/etc/kvmprobe-test.conf" \
+    --script "$HERE/guest_suite.sh" --out "$d/vm" >"$d/run-guest.log" 2>&1
+  echo $? >"$d/rc"
+}
+report_guest() { # LABEL
+  local d=$out/guest-$1 rc n0=$passed m0=$failed line
+  rc=$(cat "$d/rc" 2>/dev/null || echo 125)
+  while IFS= read -r line; do
+    case $line in
+      PASS\ *) pass "$1.${line#PASS }" ;;
+      FAIL\ *) name=${line#FAIL }; fail "$1.${name%%:*}" "${name#*: }" ;;
+      TIME\ *) echo "TIME $1.${line#TIME }" ;;
+    esac
+  done < <(tr -d '\r' <"$d/vm/out.log" 2>/dev/null)
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq "$m0" ]; then
+    fail "$1.guest_exit" "exit $rc: $(tail -n 2 "$d/run-guest.log" | tr '\n' ' ')"
+  fi
+  echo "GUEST $1: $((passed - n0)) passed, $((failed - m0)) failed, exit $rc," \
+       "$(sed -n 's/.*wall_ms=\([0-9]*\).*/\1/p' "$d/vm/run.info" 2>/dev/null) ms"
+}
+t0=$(date +%s%N)
+sel=()
+for g in "${GUESTS[@]}"; do
+  read -r label _ <<<"$g"
+  [ -z "$only" ] || [[ $label == *"$only"* ]] && sel+=("$g")
+done
+for ((i = 0; i < ${#sel[@]}; i += 2)); do
+  for g in "${sel[@]:i:2}"; do
+    # shellcheck disable=SC2086
+    run_guest $g &
+  done
+  wait
+done
+for g in "${sel[@]}"; do
+  read -r label _ <<<"$g"
+  report_guest "$label"
+done
+echo "TIME guests $(ms_since "$t0") ms"
+finish
