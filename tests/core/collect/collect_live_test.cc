@@ -1,0 +1,140 @@
+// Live tests: collect() and the CPUID paths on the machine running the tests. They need no
+// root; what they cannot check here they skip with the reason.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include "core/collect/collect.h"
+#include "core/collect/cpu_list.h"
+#include "core/collect/cpu_pinning.h"
+#include "core/collect/cpuid_enum.h"
+#include "core/collect/cpuid_source.h"
+#include "core/collect/sysfs_reader.h"
+#include "tests/support/fake_sources.h"
+
+namespace kvmprobe::collect {
+namespace {
+
+bool path_exists(const char* p) {
+  struct stat st;
+  return ::stat(p, &st) == 0;
+}
+
+std::vector<unsigned> online_cpus() {
+  RootedSysfsReader fs;
+  auto text = fs.read_file("/sys/devices/system/cpu/online");
+  if (!text) return {};
+  return parse_cpu_list(*text).value_or(std::vector<unsigned>{});
+}
+
+TEST(CollectLive, CollectsThisHost) {
+  if (!path_exists("/dev/kvm")) GTEST_SKIP() << "no /dev/kvm on this machine";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = collect(CollectOptions{});
+  auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  const Snapshot& s = *r;
+  RecordProperty("collect_ms", std::to_string(ms));
+  auto online = online_cpus();
+  ASSERT_FALSE(online.empty());
+  EXPECT_EQ(s.online_cpus, online);
+  ASSERT_EQ(s.cpus.size(), online.size());
+  for (const CpuRecord& c : s.cpus) {
+    EXPECT_NE(c.find_cpuid(0), nullptr) << "cpu " << c.cpu;
+    EXPECT_NE(c.find_cpuid(1), nullptr) << "cpu " << c.cpu;
+    EXPECT_NE(c.find_cpuid(0x80000000), nullptr) << "cpu " << c.cpu;
+    if (c.cpuid_bit(1, 0, Reg::ecx, 27) == true) {
+      EXPECT_TRUE(c.xcr0.has_value()) << "cpu " << c.cpu;
+    }
+  }
+  EXPECT_FALSE(s.kernel_release.empty());
+  EXPECT_FALSE(s.kernel_version.empty());
+  EXPECT_FALSE(s.taken_at.empty());
+  EXPECT_FALSE(s.tsc.empty());
+  // Without /dev/cpu/0/msr after collect() (no module, or modprobe failed) nothing was read.
+  if (!path_exists("/dev/cpu/0/msr")) {
+    EXPECT_EQ(s.msr_backend, "none");
+  }
+  EXPECT_TRUE(s.kvm.present);
+  if (s.kvm.openable) {
+    EXPECT_EQ(s.kvm.api_version, 12);
+    EXPECT_TRUE(s.kvm.msr_index_list.has_value()) << s.kvm.error;
+    EXPECT_TRUE(s.kvm.vcpu_tsc_khz.has_value()) << s.kvm.error;
+    ASSERT_FALSE(s.tsc.empty());
+    EXPECT_EQ(s.tsc.front().source, TscSource::kvm_vcpu);
+  }
+  // The thread's CPU mask is back to what it was.
+  cpu_set_t mask;
+  ASSERT_EQ(sched_getaffinity(0, sizeof mask, &mask), 0);
+  for (unsigned c : online) {
+    if (c < CPU_SETSIZE) {
+      EXPECT_TRUE(CPU_ISSET(c, &mask)) << "cpu " << c;
+    }
+  }
+}
+
+TEST(CollectLive, DevCpuidAndPinnedInstructionAgree) {
+  if (!path_exists("/dev/cpu/0/cpuid")) GTEST_SKIP() << "no /dev/cpu/0/cpuid on this machine";
+  auto online = online_cpus();
+  ASSERT_FALSE(online.empty());
+  DevCpuidSource dev;
+  CpuPinner pinner;
+  InstructionCpuidSource insn(pinner);
+  for (unsigned cpu : online) {
+    std::vector<std::string> notes;
+    auto a = enumerate_cpuid(dev, cpu, notes);
+    auto b = enumerate_cpuid(insn, cpu, notes);
+    ASSERT_TRUE(a.ok()) << a.error().detail;
+    ASSERT_TRUE(b.ok()) << b.error().detail;
+    ASSERT_EQ(a->size(), b->size()) << "cpu " << cpu;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const CpuidLeaf &x = (*a)[i], &y = (*b)[i];
+      EXPECT_TRUE(x.leaf == y.leaf && x.subleaf == y.subleaf && x.eax == y.eax && x.ebx == y.ebx &&
+                  x.ecx == y.ecx && x.edx == y.edx)
+          << "cpu " << cpu << " leaf 0x" << std::hex << x.leaf << "." << x.subleaf;
+    }
+  }
+  EXPECT_EQ(pinner.restore(), 0);
+}
+
+TEST(CollectLive, AutoSourceFallsBackToThePinnedInstructionWithoutTheNode) {
+  testing::FakeTree empty;  // no dev/cpu/N/cpuid below it
+  DevCpuidSource dev(empty.real("/dev/cpu"));
+  CpuPinner pinner;
+  InstructionCpuidSource insn(pinner);
+  AutoCpuidSource source(dev, insn);
+  std::vector<std::string> notes;
+  auto leaves = enumerate_cpuid(source, 0, notes);
+  ASSERT_TRUE(leaves.ok()) << leaves.error().detail;
+  ASSERT_FALSE(leaves->empty());
+  EXPECT_EQ(leaves->front().eax, execute_cpuid(0, 0).eax);  // max basic leaf, same on every CPU
+  source.drain_notes(notes);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("unavailable for CPU 0"), std::string::npos) << notes[0];
+  source.finish();
+  EXPECT_FALSE(pinner.pinned().has_value());
+}
+
+TEST(CollectLive, PinnerMovesTheThreadAndRestoresTheMask) {
+  auto online = online_cpus();
+  ASSERT_FALSE(online.empty());
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
+  {
+    CpuPinner pinner;
+    for (unsigned cpu : online) {
+      if (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &before)) continue;
+      ASSERT_EQ(pinner.pin(cpu), 0);
+      EXPECT_EQ(sched_getcpu(), static_cast<int>(cpu));
+    }
+  }
+  cpu_set_t after;
+  ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after));
+}
+
+}  // namespace
+}  // namespace kvmprobe::collect

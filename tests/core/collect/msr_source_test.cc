@@ -1,0 +1,115 @@
+#include "core/collect/msr_source.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/collect/cpuid_source.h"
+#include "core/collect/msr_probe_list.h"
+#include "tests/support/fake_sources.h"
+
+namespace kvmprobe::collect {
+namespace {
+
+using testing::FakeTree;
+
+/// Writes \a value at byte offset \a offset of a (sparse) file, as the msr/cpuid nodes lay out.
+void pwrite_at(const std::string& path, off_t offset, const void* data, std::size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, data, size, offset), static_cast<ssize_t>(size));
+  ::close(fd);
+}
+
+TEST(CollectMsrStatus, ReadErrnoMapsToStatus) {
+  EXPECT_EQ(msr_status_from_read_errno(EIO), ReadStatus::fault);  // #GP under rdmsr_safe
+  EXPECT_EQ(msr_status_from_read_errno(EACCES), ReadStatus::denied);
+  EXPECT_EQ(msr_status_from_read_errno(EPERM), ReadStatus::denied);
+  EXPECT_EQ(msr_status_from_read_errno(ENOENT), ReadStatus::unavailable);
+  EXPECT_EQ(msr_status_from_read_errno(ENXIO), ReadStatus::unavailable);
+}
+
+TEST(CollectMsrStatus, OpenErrnoMapsToStatus) {
+  EXPECT_EQ(msr_status_from_open_errno(EPERM), ReadStatus::denied);  // no CAP_SYS_RAWIO
+  EXPECT_EQ(msr_status_from_open_errno(EACCES), ReadStatus::denied);
+  EXPECT_EQ(msr_status_from_open_errno(ENOENT), ReadStatus::unavailable);
+  EXPECT_EQ(msr_status_from_open_errno(ENXIO), ReadStatus::unavailable);  // CPU offline
+  EXPECT_EQ(msr_status_from_open_errno(EIO), ReadStatus::unavailable);    // CPU without MSRs
+}
+
+TEST(CollectDevMsr, MissingNodeIsUnavailableWithErrnoNotZero) {
+  FakeTree tree;
+  DevMsrSource src(tree.real("/dev/cpu"));
+  EXPECT_EQ(src.probe(0), ENOENT);
+  MsrRead r = src.read(0, 0x3A);
+  EXPECT_EQ(r.status, ReadStatus::unavailable);
+  EXPECT_EQ(r.error, ENOENT);
+  EXPECT_FALSE(r.ok());
+  auto many = src.read_many(0, per_cpu_msr_list());
+  ASSERT_EQ(many.size(), per_cpu_msr_list().size());
+  for (const MsrRead& m : many) EXPECT_EQ(m.status, ReadStatus::unavailable);
+}
+
+TEST(CollectDevMsr, ReadsEightBytesAtTheIndexOffset) {
+  FakeTree tree;
+  tree.mkdir("/dev/cpu/0");
+  std::string node = tree.real("/dev/cpu/0/msr");
+  std::uint64_t feat = 0x5, vmcr = 0x18;
+  pwrite_at(node, 0x3A, &feat, 8);
+  pwrite_at(node, 0xC0010114, &vmcr, 8);  // sparse file, nothing really written in between
+  DevMsrSource src(tree.real("/dev/cpu"));
+  ASSERT_EQ(src.probe(0), 0);
+  std::vector<std::uint32_t> idx = {0x3A, 0xC0010114, 0xC0011029};
+  auto reads = src.read_many(0, idx);
+  ASSERT_EQ(reads.size(), 3u);
+  EXPECT_EQ(reads[0].status, ReadStatus::value);
+  EXPECT_EQ(reads[0].value, 0x5u);
+  EXPECT_EQ(reads[1].value, 0x18u);
+  EXPECT_FALSE(reads[2].ok());  // past the end: a short read is never a 0 value
+}
+
+TEST(CollectDevMsr, ProbeRetriesAfterAFailure) {
+  FakeTree tree;
+  DevMsrSource src(tree.real("/dev/cpu"));
+  EXPECT_EQ(src.probe(0), ENOENT);
+  tree.write("/dev/cpu/0/msr", "");  // as if `modprobe msr` had created the node
+  EXPECT_EQ(src.probe(0), 0);
+}
+
+TEST(CollectDevCpuid, ReadsSixteenBytesAtLeafAndSubleafOffset) {
+  FakeTree tree;
+  tree.mkdir("/dev/cpu/1");
+  std::string node = tree.real("/dev/cpu/1/cpuid");
+  std::uint32_t l7_1[4] = {0x11, 0x22, 0x33, 0x44};
+  pwrite_at(node, static_cast<off_t>((std::uint64_t{1} << 32) | 7), l7_1, 16);
+  DevCpuidSource src(tree.real("/dev/cpu"));
+  auto l = src.cpuid(1, 7, 1);
+  ASSERT_TRUE(l.ok()) << l.error().detail;
+  EXPECT_EQ(l->leaf, 7u);
+  EXPECT_EQ(l->subleaf, 1u);
+  EXPECT_EQ(l->eax, 0x11u);
+  EXPECT_EQ(l->edx, 0x44u);
+  auto missing = src.cpuid(0, 0, 0);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().err, ENOENT);
+}
+
+TEST(CollectMsrProbeList, BootListIsSortedUniqueAndCoversThePerCpuSet) {
+  const auto& boot = boot_cpu_msr_probe_list();
+  EXPECT_TRUE(std::is_sorted(boot.begin(), boot.end()));
+  EXPECT_EQ(std::adjacent_find(boot.begin(), boot.end()), boot.end());
+  auto per_cpu = per_cpu_msr_list();
+  EXPECT_TRUE(std::is_sorted(per_cpu.begin(), per_cpu.end()));
+  for (std::uint32_t i : per_cpu)
+    EXPECT_TRUE(std::binary_search(boot.begin(), boot.end(), i)) << std::hex << i;
+  // A few from each source table of kvm-init.md.
+  for (std::uint32_t i : {0x10u, 0x277u, 0x38Du, 0x186u, 0xC1u, 0x8Bu, 0x10Au, 0x345u, 0x492u,
+                          0xC0010114u, 0xC0011029u, 0xC001020Bu, 0xC0000103u, 0xDA0u, 0x6A2u})
+    EXPECT_TRUE(std::binary_search(boot.begin(), boot.end(), i)) << std::hex << i;
+  EXPECT_GT(boot.size(), 130u);
+}
+
+}  // namespace
+}  // namespace kvmprobe::collect

@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Sourced by the tests/vm scripts: cache location, logging, locking.
+# Not a test helper (that is lib.sh); keep it free of side effects beyond defining things.
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$VM_DIR/../.." && pwd)
+
+die() { echo "${0##*/}: error: $*" >&2; exit "${DIE_CODE:-1}"; }
+note() { [ -n "${VM_QUIET:-}" ] || echo "${0##*/}: $*" >&2; }
+
+# vm_cache_dir: prints the cache directory, creating it.
+# ${KVMPROBE_VM_CACHE:-/var/cache/kvmprobe-vm}; if that cannot be created or written and
+# KVMPROBE_VM_CACHE was not given explicitly, falls back to $REPO_ROOT/build/vm-cache.
+vm_cache_dir() {
+  local c=${KVMPROBE_VM_CACHE:-/var/cache/kvmprobe-vm}
+  if mkdir -p "$c" 2>/dev/null && [ -w "$c" ]; then
+    (cd "$c" && pwd); return 0
+  fi
+  [ -z "${KVMPROBE_VM_CACHE:-}" ] || { echo "cache dir $c is not writable" >&2; return 1; }
+  c=$REPO_ROOT/build/vm-cache
+  mkdir -p "$c" 2>/dev/null && [ -w "$c" ] || { echo "neither /var/cache/kvmprobe-vm nor $c is writable" >&2; return 1; }
+  (cd "$c" && pwd)
+}
+
+# with_lock FILE CMD...: runs CMD under an exclusive flock on FILE (parallel runs share the cache).
+with_lock() {
+  local f=$1; shift
+  ( flock 9; "$@" ) 9>"$f"
+}
+
+# kernel_prefix 6.1|6.12 -> K61|K612 (the variable prefix in kernels.env)
+kernel_prefix() {
+  case $1 in
+    6.1) echo K61 ;;
+    6.12) echo K612 ;;
+    *) return 1 ;;
+  esac
+}

@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# Helpers for tests/vm/*.test.sh. Source it, boot guests with vm_run, assert, end with
+# vm_summary (prints "N passed, N failed[, N skipped]" and returns non-zero on failure).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   vm_run amd61 --kernel 6.1 --cpu EPYC --file build/cli/kvmprobe --script - <<'EOF'
+#   modprobe kvm_amd; kvm_oracle; kvmprobe check
+#   EOF
+#   assert_exit amd61 0
+#   assert_eq "6.1 EPYC msr count" "$(vm_field amd61 msr_index_count)" 97
+#   assert_contains "kvm_amd loaded" "$(vm_out amd61)/dmesg.log" "Nested Virtualization enabled"
+#   vm_summary
+#
+# Results go to ${KVMPROBE_VM_OUT:-<repo>/build/vm-out}/<test name>/<run name>/.
+# Set VM_VERBOSE=1 to print the guest output of failed checks.
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+VM_PASS=0 VM_FAIL=0 VM_SKIP=0
+VM_TEST_NAME=${VM_TEST_NAME:-$(basename "$0" .sh)}
+VM_TEST_NAME=${VM_TEST_NAME%.test}
+VM_OUT_ROOT=${KVMPROBE_VM_OUT:-$REPO_ROOT/build/vm-out}/$VM_TEST_NAME
+declare -A VM_RCS=()
+
+pass() { VM_PASS=$((VM_PASS + 1)); echo "ok   $1"; }
+fail() {
+  VM_FAIL=$((VM_FAIL + 1)); echo "FAIL $1${2:+: $2}"
+  [ -z "${VM_VERBOSE:-}" ] || [ -z "${3:-}" ] || sed 's/^/     | /' "$3"
+}
+skip() { VM_SKIP=$((VM_SKIP + 1)); echo "skip $1${2:+: $2}"; }
+
+# vm_out RUN: the output directory of a run (console.log, out.log, dmesg.log, run.info).
+vm_out() { echo "$VM_OUT_ROOT/$1"; }
+
+# vm_run RUN ARGS...: boot a guest (ARGS as for run-guest.sh, without --out) and wait.
+# Never fails the shell; the exit status is in $VM_RC and via vm_rc RUN. The run's wall time
+# is printed as "time RUN N.N s".
+vm_run() {
+  local name=$1; shift
+  local o; o=$(vm_out "$name"); mkdir -p "$o"
+  set +e
+  bash "$VM_DIR/run-guest.sh" --out "$o" "$@" 2>"$o/harness.err"
+  VM_RC=$?
+  set -e
+  VM_RCS[$name]=$VM_RC
+  echo "$VM_RC" >"$o/rc"
+  [ ! -s "$o/harness.err" ] || sed 's/^/     /' "$o/harness.err"
+  echo "time $name $(vm_wall "$name") s"
+  return 0
+}
+
+# vm_start RUN ARGS... / vm_wait RUN: the same, in the background (a guest takes one core;
+# start at most `nproc` at once). vm_wait sets $VM_RC.
+vm_start() {
+  local name=$1; shift
+  local o; o=$(vm_out "$name"); mkdir -p "$o"; rm -f "$o/rc"
+  # A script on stdin ("--script -") must be read now, not when the background job runs.
+  local a args=()
+  for a in "$@"; do
+    if [ "$a" = - ]; then cat >"$o/script.stdin"; args+=("$o/script.stdin"); else args+=("$a"); fi
+  done
+  set -- "${args[@]}"
+  ( set +e; bash "$VM_DIR/run-guest.sh" --out "$o" "$@" 2>"$o/harness.err" </dev/null
+    echo $? >"$o/rc.tmp"; mv "$o/rc.tmp" "$o/rc" ) &
+}
+vm_wait() {
+  local o; o=$(vm_out "$1")
+  while [ ! -f "$o/rc" ]; do
+    if [ -z "$(jobs -pr)" ]; then sleep 0.2; [ -f "$o/rc" ] || echo 125 >"$o/rc"; break; fi
+    wait -n 2>/dev/null || true
+  done
+  VM_RC=$(cat "$o/rc"); VM_RCS[$1]=$VM_RC
+  [ ! -s "$o/harness.err" ] || sed 's/^/     /' "$o/harness.err"
+  echo "time $1 $(vm_wall "$1") s"
+}
+
+vm_rc() { echo "${VM_RCS[$1]:-$(cat "$(vm_out "$1")/rc" 2>/dev/null || echo none)}"; }
+
+# vm_wall RUN: guest wall time in seconds (one decimal), from run.info.
+vm_wall() {
+  local ms; ms=$(sed -n 's/.*wall_ms=\([0-9]*\).*/\1/p' "$(vm_out "$1")/run.info" 2>/dev/null)
+  [ -n "$ms" ] && printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)) || echo "?"
+}
+
+# vm_field RUN KEY: the rest of the first out.log line "KEY ..." (e.g. kvm_oracle output).
+vm_field() { sed -n "s/^$2 //p;T;q" "$(vm_out "$1")/out.log"; }
+
+assert_eq() { # NAME GOT WANT
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+assert_ne() { # NAME GOT UNWANTED
+  if [ "$2" != "$3" ]; then pass "$1"; else fail "$1" "got '$2'"; fi
+}
+assert_exit() { # RUN WANT [NAME]
+  local got; got=$(vm_rc "$1")
+  if [ "$got" = "$2" ]; then pass "${3:-$1 exits $2}"
+  else fail "${3:-$1 exits $2}" "exit $got" "$(vm_out "$1")/out.log"; fi
+}
+assert_contains() { # NAME FILE FIXED_STRING
+  if grep -qF -- "$3" "$2" 2>/dev/null; then pass "$1"; else fail "$1" "'$3' not in ${2##*/}" "$2"; fi
+}
+assert_not_contains() { # NAME FILE FIXED_STRING
+  if ! grep -qF -- "$3" "$2" 2>/dev/null; then pass "$1"; else
+    fail "$1" "unexpected '$(grep -m1 -F -- "$3" "$2")' in ${2##*/}"; fi
+}
+assert_match() { # NAME FILE ERE
+  if grep -qE -- "$3" "$2" 2>/dev/null; then pass "$1"; else fail "$1" "/$3/ not in ${2##*/}" "$2"; fi
+}
+assert_count() { # NAME FILE FIXED_STRING N  (lines containing the string)
+  local n; n=$(grep -cF -- "$3" "$2" 2>/dev/null || true)
+  assert_eq "$1" "${n:-0}" "$4"
+}
+# assert_near NAME GOT WANT TOLERANCE_PERCENT (integers)
+assert_near() {
+  if ! [[ $2 =~ ^[0-9]+$ && $3 =~ ^[0-9]+$ ]]; then fail "$1" "got '$2', want '$3' ±$4%"; return 0; fi
+  local d=$(( $2 > $3 ? $2 - $3 : $3 - $2 ))
+  if [ $((d * 100)) -le $(( $3 * $4 )) ]; then pass "$1"; else fail "$1" "got '$2', want '$3' ±$4%"; fi
+}
+
+# vm_kernels_env: source kernels.env (fetching the kernels first if needed).
+vm_kernels_env() {
+  bash "$VM_DIR/fetch-kernels.sh" --quiet || { echo "fetch-kernels.sh failed" >&2; return 1; }
+  local c; c=$(vm_cache_dir) || return 1
+  # shellcheck source=/dev/null
+  . "$c/kernels.env"
+}
+
+vm_summary() {
+  local line="$VM_PASS passed, $VM_FAIL failed"
+  [ "$VM_SKIP" -eq 0 ] || line+=", $VM_SKIP skipped"
+  echo "$line"
+  [ "$VM_FAIL" -eq 0 ]
+}
+
+# --- helpers for guest output split into sections (used by check.test.sh, msrs.test.sh) ---
+# In the guest script, define and use:
+#   sec() { n=$1; shift; "$@" >/tmp/s.out 2>/tmp/s.err; r=$?
+#           echo "@@BEGIN $n"; awk 1 /tmp/s.out; echo "@@END $n"
+#           echo "@@BEGIN $n.err"; awk 1 /tmp/s.err; echo "@@END $n.err"; echo "@@RC $n $r"; }
+#   sec check kvmprobe check --json=short
+# (awk 1 ends the last line with a newline, so the markers always stand on their own lines.)
+
+# vm_section RUN NAME: the lines between "@@BEGIN NAME" and "@@END NAME" in out.log.
+vm_section() {
+  awk -v b="@@BEGIN $2" -v e="@@END $2" '$0 == e { f = 0 } f { print } $0 == b { f = 1 }' \
+    "$(vm_out "$1")/out.log"
+}
+# vm_section_rc RUN NAME: the exit status recorded by "@@RC NAME N" ("none" if absent).
+vm_section_rc() {
+  local r; r=$(awk -v n="$2" '$1 == "@@RC" && $2 == n { print $3; exit }' "$(vm_out "$1")/out.log")
+  echo "${r:-none}"
+}
+
+# json_get FILE PATH: one value of a JSON document (FILE "-" = stdin). PATH is dot-separated
+# object keys and array indexes ("verdict.would_load", "steps.3.id"; "" = the whole document).
+# Prints true/false/null, strings raw, numbers as written, arrays and objects as canonical
+# compact JSON; prints nothing and returns 1 when the path does not exist or the file is not
+# JSON. Uses perl's core JSON::PP (perl comes with build-essential), not jq.
+json_get() {
+  perl -MJSON::PP -e '
+    my ($file, $path) = @ARGV; local $/;
+    my $fh; if ($file eq "-") { $fh = *STDIN } else { open($fh, "<", $file) or exit 1 }
+    my $txt = <$fh>; my $j = eval { JSON::PP->new->allow_nonref->decode($txt) }; exit 1 if $@;
+    for my $k (grep { length } split /\./, $path) {
+      if (ref $j eq "HASH") { exit 1 unless exists $j->{$k}; $j = $j->{$k} }
+      elsif (ref $j eq "ARRAY") { exit 1 unless $k =~ /^\d+$/ && $k < @$j; $j = $j->[$k] }
+      else { exit 1 }
+    }
+    if (!defined $j) { print "null\n" }
+    elsif (JSON::PP::is_bool($j)) { print $j ? "true\n" : "false\n" }
+    elsif (ref $j) { print JSON::PP->new->canonical->encode($j), "\n" }
+    else { print "$j\n" }' "$1" "${2:-}"
+}

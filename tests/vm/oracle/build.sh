@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the static kvm_oracle guest program. Usage: build.sh [OUTPUT]  (default: the VM
+# cache, <cache>/oracle/kvm_oracle). Rebuilds only when the source changed; prints the path.
+set -euo pipefail
+# shellcheck source=../common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+src=$VM_DIR/oracle/kvm_oracle.c
+if [ $# -gt 0 ]; then out=$1; else
+  cache=$(vm_cache_dir) || die "no usable cache directory"
+  out=$cache/oracle/kvm_oracle
+fi
+mkdir -p "$(dirname "$out")"
+sum=$(sha256sum "$src" | cut -d' ' -f1)
+if [ -x "$out" ] && [ "$(cat "$out.src-sha256" 2>/dev/null)" = "$sum" ]; then
+  echo "$out"; exit 0
+fi
+command -v "${CC:-cc}" >/dev/null || die "no C compiler '${CC:-cc}' (run scripts/install-deps.sh)"
+"${CC:-cc}" -static -O2 -Wall -Wextra -Werror -o "$out.tmp.$$" "$src" 2>"$out.err" ||
+  die "cannot build $src: $(grep -m1 -E 'error|undefined' "$out.err" || head -n1 "$out.err")"
+rm -f "$out.err"
+mv "$out.tmp.$$" "$out"
+echo "$sum" >"$out.src-sha256"
+echo "$out"

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Proves the VM harness: for Debian's 6.1 and 6.12 kernels, boot with -cpu EPYC, load kvm_amd,
+# run kvm_oracle and compare with what docs/reference measured; load an out-of-tree module
+# built against the cached headers; check the harness contract (exit codes, output capture,
+# timeout, non-root user). Prints the wall time of each guest and "N passed, N failed".
+# Usage: tests/vm/smoke.sh        (KVMPROBE_VM_JOBS=1 runs the guests one at a time)
+set -euo pipefail
+VM_TEST_NAME=smoke
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+t0=$SECONDS
+vm_kernels_env || { echo "0 passed, 1 failed"; exit 1; }
+echo "fetch-kernels.sh (cached check): $((SECONDS - t0)) s"
+
+# An out-of-tree module per kernel, built against the cached kbuild headers.
+mod_src=$(vm_out hello-src)
+rm -rf "$mod_src"; mkdir -p "$mod_src"
+cat >"$mod_src/vm_hello.c" <<'EOF'
+// SPDX-License-Identifier: GPL-2.0
+#include <linux/module.h>
+static int __init vm_hello_init(void)
+{
+	pr_info("vm_hello: loaded\n");
+	return 0;
+}
+static void __exit vm_hello_exit(void) {}
+module_init(vm_hello_init);
+module_exit(vm_hello_exit);
+MODULE_LICENSE("GPL");
+EOF
+echo 'obj-m := vm_hello.o' >"$mod_src/Kbuild"
+declare -A hello_ko=()
+for k in 61 612; do
+  build_var=K${k}_BUILD
+  d=$mod_src/$k; mkdir -p "$d"; cp "$mod_src/vm_hello.c" "$mod_src/Kbuild" "$d/"
+  if make -s -C "${!build_var}" M="$d" modules >"$d/build.log" 2>&1 && [ -f "$d/vm_hello.ko" ]; then
+    pass "out-of-tree module builds against $build_var"
+    hello_ko[$k]=$d/vm_hello.ko
+  else
+    fail "out-of-tree module builds against $build_var" "$(grep -m1 -iE 'error|not found' "$d/build.log")"
+  fi
+done
+
+guest_script=$(vm_out guest-script.sh)
+cat >"$guest_script" <<'EOF'
+echo "kver $KVER"
+echo "vm $VM_KERNEL $VM_CPU $VM_SMP"
+modprobe kvm_amd 2>&1
+[ -d /sys/module/kvm_amd ] && echo "kvm_amd loaded" || echo "kvm_amd NOT loaded"
+modprobe kvm_intel 2>/dev/null
+[ -d /sys/module/kvm_intel ] && echo "kvm_intel loaded" || echo "kvm_intel not loaded"
+modprobe msr && [ -c /dev/cpu/0/msr ] && echo "msr device present"
+kvm_oracle
+echo "oracle_exit $?"
+echo "user_id $(as-user id -u)"
+as-user kvm_oracle 2>/dev/null
+echo "user_oracle_exit $?"
+if [ -f /root/vm_hello.ko ]; then insmod /root/vm_hello.ko && [ -d /sys/module/vm_hello ] && echo "hello loaded"; fi
+exit 0
+EOF
+
+jobs_max=${KVMPROBE_VM_JOBS:-$(nproc)}
+start_or_run() { if [ "$jobs_max" -gt 1 ]; then vm_start "$@"; else vm_run "$@"; fi; }
+for k in 61 612; do
+  series=${k/61/6.1}   # 61 -> 6.1, 612 -> 6.12
+  files=()
+  [ -z "${hello_ko[$k]:-}" ] || files=(--file "${hello_ko[$k]}:/root/vm_hello.ko")
+  start_or_run "epyc-$k" --kernel "$series" --cpu EPYC "${files[@]}" --script "$guest_script"
+done
+[ "$jobs_max" -le 1 ] || { vm_wait epyc-61; vm_wait epyc-612; }
+
+check_epyc() { # K SERIES WANT_MSR_COUNT
+  local run=epyc-$1 s=$2 o; o=$(vm_out "$run")
+  local ver_var=K${1}_VER
+  assert_exit "$run" 0 "$s EPYC: guest script exits 0"
+  assert_eq "$s EPYC: KVER" "$(vm_field "$run" kver)" "${!ver_var}"
+  assert_eq "$s EPYC: VM_* environment" "$(vm_field "$run" vm)" "$s EPYC 2"
+  assert_contains "$s EPYC: kvm_amd loads" "$o/out.log" "kvm_amd loaded"
+  assert_contains "$s EPYC: kvm_intel does not" "$o/out.log" "kvm_intel not loaded"
+  assert_contains "$s EPYC: msr module gives /dev/cpu/0/msr" "$o/out.log" "msr device present"
+  assert_eq "$s EPYC: oracle exit" "$(vm_field "$run" oracle_exit)" 0
+  assert_eq "$s EPYC: api_version" "$(vm_field "$run" api_version)" 12
+  assert_eq "$s EPYC: KVM_GET_MSR_INDEX_LIST count" "$(vm_field "$run" msr_index_count)" "$3"
+  assert_eq "$s EPYC: list length matches count" \
+    "$(vm_field "$run" msr_index_list | wc -w)" "$3"
+  assert_eq "$s EPYC: feature MSR list" "$(vm_field "$run" feature_msr_list)" \
+    "0xc0011029 0x8b 0x10a 0x345"
+  assert_eq "$s EPYC: DE_CFG feature value" \
+    "$(sed -n 's/^feature_msr 0xc0011029 //p' "$o/out.log")" 0x2
+  assert_eq "$s EPYC: ARCH_CAPABILITIES feature value" \
+    "$(sed -n 's/^feature_msr 0x10a //p' "$o/out.log")" 0x400000000c000069
+  assert_eq "$s EPYC: KVM_CAP_TSC_CONTROL" "$(vm_field "$run" cap_tsc_control)" 0
+  assert_eq "$s EPYC: supported XCR0" "$(vm_field "$run" supported_xcr0)" 0x7
+  assert_eq "$s EPYC: host XCR0" "$(vm_field "$run" host_xcr0)" 0x7
+  local khz kkhz
+  khz=$(vm_field "$run" tsc_khz); kkhz=$(vm_field "$run" tsc_khz_kernel | cut -d' ' -f1)
+  assert_near "$s EPYC: vCPU tsc_khz ≈ kernel tsc_khz" "$khz" "$kkhz" 1
+  assert_contains "$s EPYC: dmesg has kvm_amd's nested line" "$o/dmesg.log" \
+    "Nested Virtualization enabled"
+  assert_eq "$s EPYC: as-user runs as uid 1000" "$(vm_field "$run" user_id)" 1000
+  assert_eq "$s EPYC: kvm_oracle as non-root cannot open /dev/kvm" \
+    "$(vm_field "$run" user_oracle_exit)" 2
+  if [ -n "${hello_ko[$1]:-}" ]; then
+    assert_contains "$s EPYC: out-of-tree module loads" "$o/out.log" "hello loaded"
+    assert_contains "$s EPYC: its message is in dmesg.log" "$o/dmesg.log" "vm_hello: loaded"
+  fi
+  assert_not_contains "$s EPYC: no @@EXIT marker left in out.log" "$o/out.log" "@@EXIT"
+}
+check_epyc 61 6.1 97
+check_epyc 612 6.12 73
+
+# Harness contract: exit code passed through, output without final newline kept verbatim,
+# timeout -> 124, qemu failure -> 125.
+vm_run exit7 --kernel 6.1 --cpu qemu64 --smp 1 --script - <<'EOF'
+echo out; echo err >&2; printf 'tail-without-newline'; exit 7
+EOF
+assert_exit exit7 7 "guest exit status 7 is run-guest.sh's"
+assert_eq "stdout+stderr captured verbatim" "$(od -An -c "$(vm_out exit7)/out.log" | tr -d ' \n')" \
+  'out\nerr\ntail-without-newline'
+vm_run timeout --kernel 6.12 --cpu qemu64 --smp 1 --timeout 6 --script - <<'EOF'
+sleep 600
+EOF
+assert_exit timeout 124 "a guest that runs too long gives 124"
+vm_run badcpu --kernel 6.12 --cpu no-such-cpu-model --script - <<'EOF'
+true
+EOF
+assert_exit badcpu 125 "a qemu failure gives 125"
+assert_contains "125 comes with a one-line reason" "$(vm_out badcpu)/harness.err" "no-such-cpu-model"
+
+echo "guest wall times: 6.1 EPYC $(vm_wall epyc-61) s, 6.12 EPYC $(vm_wall epyc-612) s," \
+  "6.1 qemu64 smp1 $(vm_wall exit7) s; whole smoke run $((SECONDS - t0)) s"
+vm_summary
