@@ -68,7 +68,7 @@ json kvm_to_json(const KvmDeviceInfo& k) {
 /// Key order in the written text; keys not listed (parameter names) follow alphabetically.
 constexpr std::string_view kKeyOrder[] = {
     "schema", "origin", "tool_version", "taken_at", "hostname", "kernel_release",
-    "kernel_cmdline", "msr_backend", "is_root", "online_cpus", "cpus", "tsc", "perf", "modules",
+    "kernel_version", "kernel_cmdline", "msr_backend", "is_root", "online_cpus", "cpus", "tsc", "perf", "modules",
     "configured_params", "param_origins", "kvm", "kernel_log", "kernel_log_read", "notes",
     "cpu", "cpuid", "msrs", "xcr0", "cr0", "cr4", "efer", "linux_flags",
     "leaf", "subleaf", "eax", "ebx", "ecx", "edx",
@@ -255,6 +255,7 @@ nlohmann::json snapshot_to_json(const Snapshot& s) {
   j["taken_at"] = s.taken_at;
   j["hostname"] = s.hostname;
   j["kernel_release"] = s.kernel_release;
+  j["kernel_version"] = s.kernel_version;
   j["kernel_cmdline"] = s.kernel_cmdline;
   j["msr_backend"] = s.msr_backend;
   j["is_root"] = s.is_root;

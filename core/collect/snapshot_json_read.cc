@@ -403,6 +403,7 @@ Snapshot read_snapshot(Reader& r, const json& doc) {
   text("taken_at", s.taken_at);
   text("hostname", s.hostname);
   text("kernel_release", s.kernel_release);
+  text("kernel_version", s.kernel_version);
   text("kernel_cmdline", s.kernel_cmdline);
   text("msr_backend", s.msr_backend);
   flag("is_root", s.is_root);
