@@ -522,7 +522,7 @@ TEST(MsrLists, RecordedSnapshotsMatchTheirKvmAnswer) {
     if (f.path().extension() != ".json") continue;
     auto snap = collect::load_snapshot_file(f.path().string());
     if (!snap || !snap->kvm.msr_index_list || snap->kernel_release.empty()) continue;
-    auto choice = choose_profile(snap->kernel_release);
+    auto choice = choose_profile(snap->kernel_release, snap->kernel_version);
     if (!choice) continue;
     SCOPED_TRACE(f.path().filename().string());
     Analyzer a(*snap, *choice->profile);
