@@ -23,6 +23,7 @@ struct CollectOptions {
     none,       ///< do not read MSRs
   };
   /// Root of the file tree read (sysfs, procfs, modprobe.d, /dev nodes); "/" for this host.
+  /// uname, klogctl and the pinned cpuid/xgetbv instructions always ask the running kernel.
   std::string root = "/";
   /// Run `modprobe msr` when /dev/cpu/0/msr is missing and we are root (as kvm-ok does).
   bool load_msr_module = true;
@@ -31,6 +32,9 @@ struct CollectOptions {
 
 /// Reads the host through \a sources. Fails only when the online-CPU list is unreadable or
 /// malformed, or a required source is missing from \a sources (ErrorKind::internal).
+/// sources.kvm and sources.kernel_log are used from a second thread while the calling thread
+/// reads the CPUs (and, through the pinning sources, moves between them); neither may share
+/// unsynchronised state with the other sources.
 Result<Snapshot> collect(const CollectOptions& options, Sources& sources);
 
 /// Reads this host through the real sources (SystemSources) rooted at options.root.

@@ -148,6 +148,7 @@ class DriverStateSource {
 
 /// Everything collect() reads through. Non-owning; every pointer must outlive the call.
 /// msr_driver and driver_state may be null (no companion driver); the others must not.
+/// collect() uses kvm and kernel_log from a second thread (see collect.h).
 struct Sources {
   CpuidSource* cpuid = nullptr;
   MsrSource* msr_dev = nullptr;               ///< /dev/cpu/N/msr

@@ -27,7 +27,10 @@ Result<std::string> RootedSysfsReader::read_file(std::string_view path, std::siz
     return make_error(err == ENOENT ? ErrorKind::missing : ErrorKind::io,
                       "cannot open " + std::string(path) + ": " + std::strerror(err), {}, err);
   }
-  // sysfs and procfs files report size 0, so read in chunks until EOF.
+  // sysfs and procfs files report size 0, so read in chunks until EOF. A sysfs attribute is
+  // produced whole by its show() (at most a page), so there a short read already is the end;
+  // seq_file-based procfs files (/proc/cpuinfo) may return less before the end.
+  const bool sysfs = path.rfind("/sys/", 0) == 0;
   std::string data;
   char buf[4096];
   for (;;) {
@@ -47,6 +50,7 @@ Result<std::string> RootedSysfsReader::read_file(std::string_view path, std::siz
                         {}, EFBIG);
     }
     data.append(buf, static_cast<std::size_t>(n));
+    if (sysfs && static_cast<std::size_t>(n) < sizeof buf) break;
   }
   ::close(fd);
   return data;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -78,6 +79,8 @@ TEST(CollectLive, CollectsThisHost) {
 
 TEST(CollectLive, DevCpuidAndPinnedInstructionAgree) {
   if (!path_exists("/dev/cpu/0/cpuid")) GTEST_SKIP() << "no /dev/cpu/0/cpuid on this machine";
+  if (::access("/dev/cpu/0/cpuid", R_OK) != 0)
+    GTEST_SKIP() << "/dev/cpu/0/cpuid not readable by this user";
   auto online = online_cpus();
   ASSERT_FALSE(online.empty());
   DevCpuidSource dev;

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 
-#include "core/collect/cpuid_source.h"
 #include "core/collect/msr_probe_list.h"
 #include "tests/support/fake_sources.h"
 
@@ -76,39 +75,6 @@ TEST(CollectDevMsr, ProbeRetriesAfterAFailure) {
   EXPECT_EQ(src.probe(0), ENOENT);
   tree.write("/dev/cpu/0/msr", "");  // as if `modprobe msr` had created the node
   EXPECT_EQ(src.probe(0), 0);
-}
-
-TEST(CollectDevCpuid, ReadsSixteenBytesAtLeafAndSubleafOffset) {
-  FakeTree tree;
-  tree.mkdir("/dev/cpu/1");
-  std::string node = tree.real("/dev/cpu/1/cpuid");
-  std::uint32_t l7_1[4] = {0x11, 0x22, 0x33, 0x44};
-  pwrite_at(node, static_cast<off_t>((std::uint64_t{1} << 32) | 7), l7_1, 16);
-  DevCpuidSource src(tree.real("/dev/cpu"));
-  auto l = src.cpuid(1, 7, 1);
-  ASSERT_TRUE(l.ok()) << l.error().detail;
-  EXPECT_EQ(l->leaf, 7u);
-  EXPECT_EQ(l->subleaf, 1u);
-  EXPECT_EQ(l->eax, 0x11u);
-  EXPECT_EQ(l->edx, 0x44u);
-  auto missing = src.cpuid(0, 0, 0);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().err, ENOENT);
-}
-
-TEST(CollectMsrProbeList, BootListIsSortedUniqueAndCoversThePerCpuSet) {
-  const auto& boot = boot_cpu_msr_probe_list();
-  EXPECT_TRUE(std::is_sorted(boot.begin(), boot.end()));
-  EXPECT_EQ(std::adjacent_find(boot.begin(), boot.end()), boot.end());
-  auto per_cpu = per_cpu_msr_list();
-  EXPECT_TRUE(std::is_sorted(per_cpu.begin(), per_cpu.end()));
-  for (std::uint32_t i : per_cpu)
-    EXPECT_TRUE(std::binary_search(boot.begin(), boot.end(), i)) << std::hex << i;
-  // A few from each source table of kvm-init.md.
-  for (std::uint32_t i : {0x10u, 0x277u, 0x38Du, 0x186u, 0xC1u, 0x8Bu, 0x10Au, 0x345u, 0x492u,
-                          0xC0010114u, 0xC0011029u, 0xC001020Bu, 0xC0000103u, 0xDA0u, 0x6A2u})
-    EXPECT_TRUE(std::binary_search(boot.begin(), boot.end(), i)) << std::hex << i;
-  EXPECT_GT(boot.size(), 130u);
 }
 
 }  // namespace

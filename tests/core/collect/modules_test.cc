@@ -1,6 +1,7 @@
+#include "core/collect/modules.h"
+
 #include <gtest/gtest.h>
 
-#include "core/collect/modules.h"
 #include "tests/support/fake_sources.h"
 
 namespace kvmprobe::collect {
