@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/analyse/context.h"
+#include "core/analyse/cpu_identity.h"
 #include "core/analyse/pmu.h"
 #include "core/analyse/steps.h"
 #include "core/analyse/xcr0.h"
@@ -123,8 +124,13 @@ Report Analyzer::report() const {
   r.profile_id = ctx.profile.id;
   r.kernel_release = ctx.snap.kernel_release;
   if (ctx.boot) {
-    r.cpu_vendor = vendor_string(*ctx.boot);
-    r.cpu_name = brand_string(*ctx.boot);
+    CpuIdentity id = identify_cpu(*ctx.boot);
+    r.cpu_vendor = id.vendor;
+    r.cpu_name = id.brand;
+    r.cpu_codename = id.codename;
+    r.cpu_family = id.family;
+    r.cpu_model = id.model;
+    r.cpu_stepping = id.stepping;
   }
   const auto& table = step_table();
   for (const auto& id : ctx.profile.step_order) {

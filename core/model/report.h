@@ -58,7 +58,9 @@ struct Report {
   std::string profile_note;          ///< how the profile was chosen, approximations
   std::string kernel_release;        ///< the kernel the snapshot came from
   std::string cpu_vendor;            ///< "GenuineIntel", ...
-  std::string cpu_name;              ///< brand string / codename
+  std::string cpu_name;              ///< brand string
+  std::string cpu_codename;          ///< libcpuid's codename, "" when unknown
+  unsigned cpu_family = 0, cpu_model = 0, cpu_stepping = 0;  ///< Linux display values
   std::vector<StepResult> steps;
   Verdict verdict;
 

@@ -24,7 +24,8 @@ nlohmann::json report_json(const Report& r) {
   nlohmann::json j;
   j["schema"] = kCheckSchema;
   j["kernel"] = {{"release", r.kernel_release}, {"profile", r.profile_id}, {"profile_note", r.profile_note}};
-  j["cpu"] = {{"vendor", r.cpu_vendor}, {"name", r.cpu_name}};
+  j["cpu"] = {{"vendor", r.cpu_vendor}, {"name", r.cpu_name}, {"codename", r.cpu_codename},
+              {"family", r.cpu_family}, {"model", r.cpu_model}, {"stepping", r.cpu_stepping}};
   const Verdict& v = r.verdict;
   nlohmann::json verdict;
   verdict["vendor_module"] = v.vendor_module.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.vendor_module);

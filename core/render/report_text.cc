@@ -31,7 +31,9 @@ std::string report_text(const Report& r, const TextStyle& st) {
   std::string out;
   const Verdict& v = r.verdict;
   if (st.legend) {
-    out += fmt::format("kvmprobe check — {} ({})\n", r.cpu_name.empty() ? r.cpu_vendor : r.cpu_name, r.cpu_vendor);
+    out += fmt::format("kvmprobe check — {} ({}, family {:#x} model {:#x} stepping {}{})\n",
+                       r.cpu_name.empty() ? r.cpu_vendor : r.cpu_name, r.cpu_vendor, r.cpu_family, r.cpu_model,
+                       r.cpu_stepping, r.cpu_codename.empty() ? "" : ", " + r.cpu_codename);
     out += fmt::format("kernel {} → KVM profile {}", r.kernel_release.empty() ? "?" : r.kernel_release, r.profile_id);
     if (!r.profile_note.empty()) out += fmt::format("  ({})", r.profile_note);
     out += "\n\n";
