@@ -33,6 +33,11 @@ std::vector<std::string> diff_lists(const std::vector<std::uint32_t>& predicted,
 }
 
 ExitCode compare_with_kvm(const GlobalOptions& g, const Snapshot& snap, const MsrListsResult& r) {
+  if (!r.complete)
+    return report_error(g, make_error(ErrorKind::missing,
+                                      fmt::format("the prediction is not exact, nothing to compare: {}",
+                                                  r.missing.empty() ? "some candidates are undecided" : r.missing.front()),
+                                      "record host MSRs as root (modprobe msr)"));
   std::string loaded;
   for (const char* m : {"kvm_intel", "kvm_amd", "kvm_pvm"})
     if (snap.find_module(m)) loaded = m;
@@ -117,6 +122,17 @@ void register_msrs(CLI::App& app, GlobalOptions& g, Runner& run) {
       }
       if (o->save_list || o->feature_list) {
         const auto& list = o->save_list ? r.index_list : r.feature_list;
+        if (g.json_mode() != JsonMode::off) {
+          nlohmann::json msrs = nlohmann::json::array();
+          for (auto i : list) {
+            const char* n = msr_name(i);
+            msrs.push_back({{"index", fmt::format("{:#x}", i)}, {"name", n ? n : ""}});
+          }
+          print_json(g, {{"schema", "kvmprobe.msr-list/1"}, {"profile", r.profile_id},
+                         {"list", o->save_list ? "KVM_GET_MSR_INDEX_LIST" : "KVM_GET_MSR_FEATURE_INDEX_LIST"},
+                         {"msrs", msrs}});
+          return ExitCode::ok;
+        }
         std::string out;
         for (auto i : list) out += index_line(i, o->names) + "\n";
         fmt::print("{}", out);
@@ -137,7 +153,9 @@ void register_msrs(CLI::App& app, GlobalOptions& g, Runner& run) {
         for (const auto& p : r.params) out += fmt::format("param {}={} ({})\n", p.name, p.value, p.origin);
         fmt::print("{}", out);
       }
-      return r.complete ? ExitCode::ok : ExitCode::cannot_tell;
+      if (r.complete) return ExitCode::ok;
+      if (g.quiet) fmt::print(stderr, "kvmprobe: MSR lists incomplete: {}\n", r.missing.empty() ? "" : r.missing.front());
+      return ExitCode::cannot_tell;
     };
   });
 }

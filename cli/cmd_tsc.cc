@@ -26,6 +26,9 @@ void register_tsc(CLI::App& app, GlobalOptions& g, Runner& run) {
       std::optional<GuestTscAnswer> answer;
       if (*guest && khz.khz) answer = guest_tsc(caps, ctx.profile, *khz.khz, *guest, ppm);
       bool vmx_unknown = ctx.module == VendorModule::kvm_intel && !ctx.vmx.evaluated;
+      if (*guest && !khz.khz)
+        return report_error(g, make_error(ErrorKind::missing, "host tsc_khz unknown: cannot judge --guest-khz",
+                                          "run where /dev/kvm is usable, or as root"));
       if (g.json_mode() != JsonMode::off) {
         nlohmann::json j = {{"schema", "kvmprobe.tsc/1"},
                             {"profile", ctx.profile.id},
@@ -55,10 +58,10 @@ void register_tsc(CLI::App& app, GlobalOptions& g, Runner& run) {
         fmt::print("max guest TSC kHz  {}\n", caps.max_guest_khz ? fmt::format("{}", *caps.max_guest_khz) : "unknown");
         if (answer) fmt::print("guest at {} kHz:   {}\n", *guest, answer->explanation);
       }
-      if (*guest && !khz.khz)
-        return report_error(g, make_error(ErrorKind::missing, "host tsc_khz unknown: cannot judge --guest-khz",
-                                          "run where /dev/kvm is usable, or as root"));
-      if (answer && answer->kind == GuestTscAnswer::Kind::impossible) return ExitCode::refused;
+      if (answer && answer->kind == GuestTscAnswer::Kind::impossible) {
+        if (g.quiet) fmt::print(stderr, "kvmprobe: guest at {} kHz: {}\n", *guest, answer->explanation);
+        return ExitCode::refused;
+      }
       return ExitCode::ok;
     };
   });

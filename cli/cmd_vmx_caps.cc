@@ -70,13 +70,13 @@ void register_vmx_caps(CLI::App& app, GlobalOptions& g, Runner& run) {
         }
         cpus.push_back(c);
       }
+      if (!any)
+        return report_error(g, make_error(ErrorKind::missing, "no VMX capability MSR could be read",
+                                          "needs an Intel CPU with VMX, root and /dev/cpu/N/msr (modprobe msr)"));
       if (g.json_mode() != JsonMode::off)
         print_json(g, {{"schema", "kvmprobe.vmx-caps/1"}, {"profile", p.id}, {"cpus", cpus}});
       else if (!g.quiet)
         fmt::print("{}", text);
-      if (!any)
-        return report_error(g, make_error(ErrorKind::missing, "no VMX capability MSR could be read",
-                                          "needs an Intel CPU with VMX, root and /dev/cpu/N/msr (modprobe msr)"));
       return ExitCode::ok;
     };
   });

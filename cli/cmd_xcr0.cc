@@ -41,7 +41,9 @@ void register_xcr0(CLI::App& app, GlobalOptions& g, Runner& run) {
         for (const auto& e : step.evidence)
           fmt::print("  {:<28} {:<12} {}\n", e.what, e.raw, e.meaning);
       }
-      return step.status == Status::unknown ? ExitCode::cannot_tell : ExitCode::ok;
+      if (step.status != Status::unknown) return ExitCode::ok;
+      if (g.quiet) fmt::print(stderr, "kvmprobe: {}\n", step.summary);
+      return ExitCode::cannot_tell;
     };
   });
 }

@@ -133,9 +133,17 @@ Report Analyzer::report() const {
     r.cpu_stepping = id.stepping;
   }
   const auto& table = step_table();
+  std::string stopped_at;  // KVM's init returns at the first failure: later steps never run
   for (const auto& id : ctx.profile.step_order) {
     auto it = table.find(id);
-    if (it != table.end()) r.steps.push_back(it->second(ctx));
+    if (it == table.end()) continue;
+    StepResult s = it->second(ctx);
+    if (!stopped_at.empty() && s.status != Status::skipped) {
+      s.kvm_log.clear();
+      s.summary += fmt::format(" (not reached: init stops at {})", stopped_at);
+    }
+    if (stopped_at.empty() && s.status == Status::fail && s.refusal != Refusal::none) stopped_at = s.id;
+    r.steps.push_back(std::move(s));
   }
   r.verdict = decide(r, ctx);
   return r;

@@ -166,17 +166,17 @@ MsrListsResult compute_msr_lists(const AnalysisContext& ctx, const MsrListsOptio
     bool intel_param = std::string(p).rfind("kvm_intel.", 0) == 0;
     if (!intel_param || ctx.module == VendorModule::kvm_intel) record_param(r, ctx, p);
   }
+  // Report the value KVM ends up with: it forces enable_pmu off without a usable perf PMU.
+  for (auto& p : r.params)
+    if (p.name == "kvm.enable_pmu" && r.pmu.enable_pmu.has_value()) {
+      std::string effective = *r.pmu.enable_pmu ? "Y" : "N";
+      if (effective != p.value) {
+        p.origin = fmt::format("{} requested {} ({}); {}", effective == "N" ? "forced off:" : "effective:",
+                               p.value, p.origin, r.pmu.reason);
+        p.value = effective;
+      }
+    }
   return r;
-}
-
-std::vector<std::uint32_t> msr_list_host_probes() {
-  std::vector<std::uint32_t> out;
-  for (const MsrRow& r : msr_table(MsrList::save)) out.push_back(r.index);
-  // Read by the filters: ARCH_CAPABILITIES (F-TSXCTRL), XSS (F-XSS), UCODE_REV (feature value).
-  for (std::uint32_t extra : {0x8bu, 0x10au, 0xda0u}) out.push_back(extra);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
 }
 
 const char* msr_name(std::uint32_t index) {

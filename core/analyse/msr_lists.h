@@ -11,6 +11,7 @@
 #include "core/analyse/msr_rules.h"
 #include "core/analyse/pmu.h"
 #include "core/model/msr_profile.h"
+#include "core/profiles/msr_lists.h"
 
 namespace kvmprobe {
 
@@ -78,9 +79,6 @@ MsrListsResult compute_msr_lists(const AnalysisContext& ctx, const MsrListsOptio
 /// The candidates of one list in a version's order (position, row), PMU array included.
 std::vector<const MsrRow*> msr_candidates(const MsrListProfile& lists, MsrList list);
 
-/// Every MSR some modelled kernel reads with RDMSR at KVM init for its lists, sorted and unique
-/// (what a collector must record on the loading CPU), plus the MSRs the filters read.
-std::vector<std::uint32_t> msr_list_host_probes();
 
 /// The MSR's name ("IA32_TSC_AUX" style, without MSR_) for --names; nullptr when unknown.
 const char* msr_name(std::uint32_t index);

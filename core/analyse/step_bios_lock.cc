@@ -54,6 +54,7 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
   unsigned first_disabled = 0;
   std::uint64_t first_value = 0;
   bool txt_only = false;
+  bool faulted = false;  // 0x3A faults: feat_ctl.c never sets X86_FEATURE_MSR_IA32_FEAT_CTL
   for (const auto& cpu : ctx.snap.cpus) {
     const MsrRead* m = cpu.find_msr(0x3a);
     std::string where = fmt::format("cpu{}", cpu.cpu);
@@ -67,6 +68,7 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
         continue;
       }
       if (m && m->status == ReadStatus::fault) {
+        faulted = faulted || disabled.empty();
         disabled.push_back(cpu.cpu);  // feat_ctl.c clears VMX when 0x3A faults
         s.evidence.push_back({"IA32_FEATURE_CONTROL (0x3a)", where, "", "rdmsr faults: the kernel clears VMX"});
         continue;
@@ -100,8 +102,10 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
     if (p.vmx_enable == VmxEnableModel::boot_feat_ctl) {
       s.kvm_log.push_back(tboot ? p.msg.feat_ctl_vmx_inside : p.msg.feat_ctl_vmx_outside);
       bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
-      s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? p.msg.vmx_disabled_bios
-                                                                                  : p.msg.vmx_disabled_on_cpu,
+      // 7.3 tells "FEAT_CTL feature missing" (0x3A faulted) from "FEAT_CTL set, VMX cleared".
+      const std::string& bios = !faulted && !p.msg.vmx_not_fully_enabled.empty() ? p.msg.vmx_not_fully_enabled
+                                                                                 : p.msg.vmx_disabled_bios;
+      s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? bios : p.msg.vmx_disabled_on_cpu,
                                    cpu));
     } else {
       s.kvm_log.push_back(p.msg.vmx_disabled_bios);

@@ -1,5 +1,9 @@
 #include "core/collect/msr_probe_list.h"
 
+#include <algorithm>
+
+#include "core/profiles/msr_lists.h"
+
 namespace kvmprobe::collect {
 
 namespace {
@@ -18,163 +22,24 @@ constexpr std::uint32_t kPerCpu[] = {
     0xC0010114,  // AMD VM_CR: SVMDIS, SVM_LOCK (§3.1, §3.4)
 };
 
-// One sorted constant array. Built from ../shared/reference/kvm-init.md: §6.2 (msrs_to_save
-// candidates of every version), §6.5 (msr_based_features), §2.4 (VMX capability MSRs), §3
-// (FEATURE_CONTROL, VM_CR, EFER, VM_HSAVE_PA, TSC_RATIO), §4.3 (XSS), §7.1 (PAT, S_CET).
-// The emulated MSRs of §6.4 are not here: KVM never reads them from the host.
-// The per-kernel-version MSR tables (issue 3) will own this list later.
-constexpr std::uint32_t kBootCpu[] = {
-    0x00000010,  // IA32_TSC (§6.2)
-    0x0000003A,  // IA32_FEAT_CTL / IA32_FEATURE_CONTROL (§6.2, §3.1)
-    0x00000048,  // IA32_SPEC_CTRL (§6.2)
-    0x0000008B,  // IA32_UCODE_REV (§6.5)
-    0x000000C1,  // ARCH_PERFMON_PERFCTR0 (§6.2)
-    0x000000C2,  // ARCH_PERFMON_PERFCTR1 (§6.2)
-    0x000000C3,  // ARCH_PERFMON_PERFCTR0+2 (§6.2)
-    0x000000C4,  // ARCH_PERFMON_PERFCTR0+3 (§6.2)
-    0x000000C5,  // ARCH_PERFMON_PERFCTR0+4 (§6.2)
-    0x000000C6,  // ARCH_PERFMON_PERFCTR0+5 (§6.2)
-    0x000000C7,  // ARCH_PERFMON_PERFCTR0+6 (§6.2)
-    0x000000C8,  // ARCH_PERFMON_PERFCTR0+7 (§6.2)
-    0x000000C9,  // ARCH_PERFMON_PERFCTR0+8 (§6.2)
-    0x000000CA,  // ARCH_PERFMON_PERFCTR0+9 (§6.2)
-    0x000000CB,  // ARCH_PERFMON_PERFCTR0+10 (§6.2)
-    0x000000CC,  // ARCH_PERFMON_PERFCTR0+11 (§6.2)
-    0x000000CD,  // ARCH_PERFMON_PERFCTR0+12 (§6.2)
-    0x000000CE,  // ARCH_PERFMON_PERFCTR0+13 (§6.2, §6.5)
-    0x000000CF,  // ARCH_PERFMON_PERFCTR0+14 (§6.2)
-    0x000000D0,  // ARCH_PERFMON_PERFCTR0+15 (§6.2)
-    0x000000D1,  // ARCH_PERFMON_PERFCTR0+16 (§6.2)
-    0x000000D2,  // ARCH_PERFMON_PERFCTR0+17 (§6.2)
-    0x000000E1,  // IA32_UMWAIT_CONTROL (§6.2)
-    0x0000010A,  // IA32_ARCH_CAPABILITIES (§6.2, §6.5)
-    0x00000122,  // IA32_TSX_CTRL (§6.2)
-    0x00000174,  // IA32_SYSENTER_CS (§6.2)
-    0x00000175,  // IA32_SYSENTER_ESP (§6.2)
-    0x00000176,  // IA32_SYSENTER_EIP (§6.2)
-    0x00000186,  // ARCH_PERFMON_EVENTSEL0 (§6.2)
-    0x00000187,  // ARCH_PERFMON_EVENTSEL1 (§6.2)
-    0x00000188,  // ARCH_PERFMON_EVENTSEL0+2 (§6.2)
-    0x00000189,  // ARCH_PERFMON_EVENTSEL0+3 (§6.2)
-    0x0000018A,  // ARCH_PERFMON_EVENTSEL0+4 (§6.2)
-    0x0000018B,  // ARCH_PERFMON_EVENTSEL0+5 (§6.2)
-    0x0000018C,  // ARCH_PERFMON_EVENTSEL0+6 (§6.2)
-    0x0000018D,  // ARCH_PERFMON_EVENTSEL0+7 (§6.2)
-    0x0000018E,  // ARCH_PERFMON_EVENTSEL0+8 (§6.2)
-    0x0000018F,  // ARCH_PERFMON_EVENTSEL0+9 (§6.2)
-    0x00000190,  // ARCH_PERFMON_EVENTSEL0+10 (§6.2)
-    0x00000191,  // ARCH_PERFMON_EVENTSEL0+11 (§6.2)
-    0x00000192,  // ARCH_PERFMON_EVENTSEL0+12 (§6.2)
-    0x00000193,  // ARCH_PERFMON_EVENTSEL0+13 (§6.2)
-    0x00000194,  // ARCH_PERFMON_EVENTSEL0+14 (§6.2)
-    0x00000195,  // ARCH_PERFMON_EVENTSEL0+15 (§6.2)
-    0x00000196,  // ARCH_PERFMON_EVENTSEL0+16 (§6.2)
-    0x00000197,  // ARCH_PERFMON_EVENTSEL0+17 (§6.2)
-    0x000001C4,  // IA32_XFD (§6.2)
-    0x000001C5,  // IA32_XFD_ERR (§6.2)
-    0x000001D9,  // IA32_DEBUGCTLMSR (§6.2)
-    0x000001DB,  // IA32_LASTBRANCHFROMIP (§6.2)
-    0x000001DC,  // IA32_LASTBRANCHTOIP (§6.2)
-    0x000001DD,  // IA32_LASTINTFROMIP (§6.2)
-    0x000001DE,  // IA32_LASTINTTOIP (§6.2)
-    0x00000277,  // IA32_CR_PAT (§6.2, §7.1)
-    0x00000309,  // ARCH_PERFMON_FIXED_CTR0 (§6.2)
-    0x0000030A,  // ARCH_PERFMON_FIXED_CTR1 (§6.2)
-    0x0000030B,  // ARCH_PERFMON_FIXED_CTR0+2 (§6.2)
-    0x0000030C,  // ARCH_PERFMON_FIXED_CTR0+3 (§6.2)
-    0x00000345,  // IA32_PERF_CAPABILITIES (§6.5)
-    0x0000038D,  // CORE_PERF_FIXED_CTR_CTRL (§6.2)
-    0x0000038E,  // CORE_PERF_GLOBAL_STATUS (§6.2)
-    0x0000038F,  // CORE_PERF_GLOBAL_CTRL (§6.2)
-    0x00000390,  // CORE_PERF_GLOBAL_OVF_CTRL (§6.2)
-    0x000003F1,  // IA32_PEBS_ENABLE (§6.2)
-    0x000003F2,  // PEBS_DATA_CFG (§6.2)
-    0x00000480,  // IA32_VMX_BASIC (§6.5, §2.4)
-    0x00000481,  // IA32_VMX_PINBASED_CTLS (§6.5, §2.4)
-    0x00000482,  // IA32_VMX_PROCBASED_CTLS (§6.5, §2.4)
-    0x00000483,  // IA32_VMX_EXIT_CTLS (§6.5, §2.4)
-    0x00000484,  // IA32_VMX_ENTRY_CTLS (§6.5, §2.4)
-    0x00000485,  // IA32_VMX_MISC (§6.5, §2.4)
-    0x00000486,  // IA32_VMX_CR0_FIXED0 (§6.5, §2.4)
-    0x00000487,  // IA32_VMX_CR0_FIXED1 (§6.5, §2.4)
-    0x00000488,  // IA32_VMX_CR4_FIXED0 (§6.5, §2.4)
-    0x00000489,  // IA32_VMX_CR4_FIXED1 (§6.5, §2.4)
-    0x0000048A,  // IA32_VMX_VMCS_ENUM (§6.5, §2.4)
-    0x0000048B,  // IA32_VMX_PROCBASED_CTLS2 (§6.5, §2.4)
-    0x0000048C,  // IA32_VMX_EPT_VPID_CAP (§6.5, §2.4)
-    0x0000048D,  // IA32_VMX_TRUE_PINBASED_CTLS (§6.5, §2.4)
-    0x0000048E,  // IA32_VMX_TRUE_PROCBASED_CTLS (§6.5, §2.4)
-    0x0000048F,  // IA32_VMX_TRUE_EXIT_CTLS (§6.5, §2.4)
-    0x00000490,  // IA32_VMX_TRUE_ENTRY_CTLS (§6.5, §2.4)
-    0x00000491,  // IA32_VMX_VMFUNC (§6.5, §2.4)
-    0x00000492,  // IA32_VMX_PROCBASED_CTLS3 (§2.4)
-    0x00000560,  // IA32_RTIT_OUTPUT_BASE (§6.2)
-    0x00000561,  // IA32_RTIT_OUTPUT_MASK (§6.2)
-    0x00000570,  // IA32_RTIT_CTL (§6.2)
-    0x00000571,  // IA32_RTIT_STATUS (§6.2)
-    0x00000572,  // IA32_RTIT_CR3_MATCH (§6.2)
-    0x00000580,  // IA32_RTIT_ADDR0_A (§6.2)
-    0x00000581,  // IA32_RTIT_ADDR0_B (§6.2)
-    0x00000582,  // IA32_RTIT_ADDR1_A (§6.2)
-    0x00000583,  // IA32_RTIT_ADDR1_B (§6.2)
-    0x00000584,  // IA32_RTIT_ADDR2_A (§6.2)
-    0x00000585,  // IA32_RTIT_ADDR2_B (§6.2)
-    0x00000586,  // IA32_RTIT_ADDR3_A (§6.2)
-    0x00000587,  // IA32_RTIT_ADDR3_B (§6.2)
-    0x00000600,  // IA32_DS_AREA (§6.2)
-    0x000006A0,  // IA32_U_CET (§6.2)
-    0x000006A2,  // IA32_S_CET (§6.2, §7.1)
-    0x000006A4,  // IA32_PL0_SSP (§6.2)
-    0x000006A5,  // IA32_PL1_SSP (§6.2)
-    0x000006A6,  // IA32_PL2_SSP (§6.2)
-    0x000006A7,  // IA32_PL3_SSP (§6.2)
-    0x000006A8,  // IA32_INT_SSP_TAB (§6.2)
-    0x00000D90,  // IA32_BNDCFGS (§6.2)
-    0x00000DA0,  // IA32_XSS (§6.2, §4.3)
-    0xC0000080,  // EFER (§3.1)
-    0xC0000081,  // STAR (§6.2)
-    0xC0000082,  // LSTAR [64] (§6.2)
-    0xC0000083,  // CSTAR [64] (§6.2)
-    0xC0000084,  // SYSCALL_MASK [64] (§6.2)
-    0xC0000102,  // KERNEL_GS_BASE [64] (§6.2)
-    0xC0000103,  // TSC_AUX (§6.2)
-    0xC0000104,  // AMD64_TSC_RATIO (§3.4)
-    0xC0000300,  // AMD64_PERF_CNTR_GLOBAL_STATUS (§6.2)
-    0xC0000301,  // AMD64_PERF_CNTR_GLOBAL_CTL (§6.2)
-    0xC0000302,  // AMD64_PERF_CNTR_GLOBAL_STATUS_CLR (§6.2)
-    0xC0000303,  // AMD64_PERF_CNTR_GLOBAL_STATUS_SET (§6.2)
-    0xC0010000,  // K7_EVNTSEL0 (§6.2)
-    0xC0010001,  // K7_EVNTSEL1 (§6.2)
-    0xC0010002,  // K7_EVNTSEL2 (§6.2)
-    0xC0010003,  // K7_EVNTSEL3 (§6.2)
-    0xC0010004,  // K7_PERFCTR0 (§6.2)
-    0xC0010005,  // K7_PERFCTR1 (§6.2)
-    0xC0010006,  // K7_PERFCTR2 (§6.2)
-    0xC0010007,  // K7_PERFCTR3 (§6.2)
-    0xC0010114,  // VM_CR (§3.1)
-    0xC0010117,  // VM_HSAVE_PA (§6.2, §3.4)
-    0xC0010200,  // F15H_PERF_CTL0 (§6.2)
-    0xC0010201,  // F15H_PERF_CTR0 (§6.2)
-    0xC0010202,  // F15H_PERF_CTL1 (§6.2)
-    0xC0010203,  // F15H_PERF_CTR1 (§6.2)
-    0xC0010204,  // F15H_PERF_CTL2 (§6.2)
-    0xC0010205,  // F15H_PERF_CTR2 (§6.2)
-    0xC0010206,  // F15H_PERF_CTL3 (§6.2)
-    0xC0010207,  // F15H_PERF_CTR3 (§6.2)
-    0xC0010208,  // F15H_PERF_CTL4 (§6.2)
-    0xC0010209,  // F15H_PERF_CTR4 (§6.2)
-    0xC001020A,  // F15H_PERF_CTL5 (§6.2)
-    0xC001020B,  // F15H_PERF_CTR5 (§6.2)
-    0xC0011029,  // F10H_DECFG / AMD64_DE_CFG (§6.5)
-};
+// Read on the boot CPU besides the MSR-list candidates: AMD's DE_CFG feature MSR (§6.5).
+constexpr std::uint32_t kBootCpuExtra[] = {0xC0011029};
 
 }  // namespace
 
 std::span<const std::uint32_t> per_cpu_msr_list() { return kPerCpu; }
 
 const std::vector<std::uint32_t>& boot_cpu_msr_probe_list() {
-  // kBootCpu already holds every kPerCpu entry (tests check both stay sorted and included).
-  static const std::vector<std::uint32_t> list(std::begin(kBootCpu), std::end(kBootCpu));
+  // Every MSR any modelled kernel RDMSRs for its lists comes from the profiles' own tables
+  // (kvm-init.md §6.2), so a new profile's candidates are collected without a second list.
+  static const std::vector<std::uint32_t> list = [] {
+    std::vector<std::uint32_t> v = msr_list_host_probes();
+    v.insert(v.end(), std::begin(kPerCpu), std::end(kPerCpu));
+    v.insert(v.end(), std::begin(kBootCpuExtra), std::end(kBootCpuExtra));
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  }();
   return list;
 }
 

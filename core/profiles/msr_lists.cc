@@ -1,3 +1,4 @@
+#include <algorithm>
 // The MSR candidate tables of kvm_init_msr_list / kvm_init_msr_lists, one position column per
 // version, transcribed from ../shared/reference/kvm-init.md §6.2 (msrs_to_save), §6.4
 // (emulated_msrs) and §6.5 (msr_based_features). The 6.1 and 6.12 columns were checked entry by
@@ -365,5 +366,15 @@ std::span<const MsrRow> msr_table(MsrList list) {
 }
 
 std::span<const MsrRow> msr_other_names() { return kOtherRows; }
+
+std::vector<std::uint32_t> msr_list_host_probes() {
+  std::vector<std::uint32_t> out;
+  for (const MsrRow& r : msr_table(MsrList::save)) out.push_back(r.index);
+  // Read by the filters: ARCH_CAPABILITIES (F-TSXCTRL), XSS (F-XSS), UCODE_REV (feature value).
+  for (std::uint32_t extra : {0x8bu, 0x10au, 0xda0u}) out.push_back(extra);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 }  // namespace kvmprobe

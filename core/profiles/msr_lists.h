@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "core/model/msr_profile.h"
 
@@ -25,5 +26,8 @@ std::span<const MsrRow> msr_table(MsrList list);
 
 /// Names of MSRs KVM reads at init that are in no list (VMX_PROCBASED_CTLS3, EFER, VM_CR ...).
 std::span<const MsrRow> msr_other_names();
+/// Every MSR some modelled kernel reads with RDMSR at KVM init for its lists, sorted and unique
+/// (what a collector must record on the loading CPU), plus the MSRs the filters read.
+std::vector<std::uint32_t> msr_list_host_probes();
 
 }  // namespace kvmprobe

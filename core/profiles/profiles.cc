@@ -400,6 +400,13 @@ Result<ProfileChoice> choose_profile(const std::string& release, const std::stri
       v = real;
     }
   }
+  // Without uname -v, a distribution ABI release such as 6.1.0-56-amd64 says nothing about the
+  // stable patch level (it is not 6.1.0): take the series' newest modelled profile.
+  static const std::regex abi(R"(^\d+\.\d+\.0-\d+)");
+  if (uname_version.empty() && std::regex_search(release, abi)) {
+    v.patch = 9999;
+    how += " (distribution ABI release: stable patch level unknown, the series' newest profile is used)";
+  }
   const auto& all = all_profiles();
   const KernelProfile* best = nullptr;
   for (const auto& p : all)  // the newest profile that applies from this version or earlier
@@ -413,7 +420,7 @@ Result<ProfileChoice> choose_profile(const std::string& release, const std::stri
   bool same_series = best->tree.major == v.major && best->tree.minor == v.minor;
   if (!same_series)
     note += fmt::format("; {}.{} itself is not modelled, the nearest modelled profile is used", v.major, v.minor);
-  else if (best->tree.patch != v.patch)
+  else if (best->tree.patch != v.patch && v.patch != 9999)
     note += "; stable backports between the two patch levels may differ";
   return ProfileChoice{best, note};
 }

@@ -7,6 +7,7 @@
 
 #include "core/analyse/analyse.h"
 #include "core/analyse/msr_lists.h"
+#include "core/profiles/msr_lists.h"
 #include "core/profiles/profiles.h"
 #include "tests/support/snapshot_builder.h"
 

@@ -1,4 +1,5 @@
 #include "core/collect/msr_probe_list.h"
+#include "core/profiles/msr_lists.h"
 
 #include <gtest/gtest.h>
 
@@ -20,6 +21,9 @@ TEST(CollectMsrProbeList, BootListIsSortedUniqueAndCoversThePerCpuSet) {
                           0xC0010114u, 0xC0011029u, 0xC001020Bu, 0xC0000103u, 0xDA0u, 0x6A2u})
     EXPECT_TRUE(std::binary_search(boot.begin(), boot.end(), i)) << std::hex << i;
   EXPECT_GT(boot.size(), 130u);
+  // Every candidate of every modelled kernel's msrs_to_save is recorded on the boot CPU.
+  for (std::uint32_t i : msr_list_host_probes())
+    EXPECT_TRUE(std::binary_search(boot.begin(), boot.end(), i)) << std::hex << i;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ std::string chosen(const std::string& release, const std::string& version = {}) 
 TEST(Profiles, ChoosesBySeriesAndPatchLevel) {
   EXPECT_EQ(chosen("6.1.0-56-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-10-01)"), "6.1");
   EXPECT_EQ(chosen("6.1.0"), "6.1.0");
+  EXPECT_EQ(chosen("6.1.0-56-amd64"), "6.1");  // ABI release without uname -v: newest of the series
   EXPECT_EQ(chosen("6.12.117+deb12-amd64"), "6.12");
   EXPECT_EQ(chosen("5.10.0-30-amd64", "#1 SMP Debian 5.10.218-1"), "5.10");
   EXPECT_EQ(chosen("5.10.7"), "5.10.7");
