@@ -2,12 +2,59 @@
 // main() wires the subcommands, parses, runs one, and maps every outcome to an exit code.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
+#include <string>
+#include <vector>
 #include <exception>
 
 #include "cli/commands.h"
 
 using namespace kvmprobe::cli;
+
+namespace {
+
+/// Edit distance, for "did you mean".
+size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t prev = row[0]++;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cur = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1])});
+      prev = cur;
+    }
+  }
+  return row[b.size()];
+}
+
+/// The first word that is neither an option nor an option's value, when it names no subcommand.
+std::string unknown_command(const CLI::App& app, int argc, char** argv, std::string& suggestion) {
+  static const char* with_value[] = {"--color", "--from", "--kernel", "--param", "--backend"};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return {};
+    if (a.rfind("-", 0) == 0) {
+      for (const char* o : with_value)
+        if (a == o) ++i;  // skip its value
+      continue;
+    }
+    size_t best = 3;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == a) return {};
+      size_t d = distance(a, sub->get_name());
+      if (d < best) {
+        best = d;
+        suggestion = sub->get_name();
+      }
+    }
+    return a;
+  }
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kvmprobe: predict what Linux KVM's init decides on this host", "kvmprobe"};
@@ -33,6 +80,13 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 0;
   } catch (const CLI::ParseError& e) {
+    std::string suggestion, word = unknown_command(app, argc, argv, suggestion);
+    if (!word.empty()) {
+      fmt::print(stderr, "kvmprobe: error: unknown command '{}'\n", word);
+      fmt::print(stderr, "kvmprobe: hint: {}\n", suggestion.empty() ? std::string("see 'kvmprobe --help'")
+                                                                      : "did you mean '" + suggestion + "'?");
+      return static_cast<int>(ExitCode::usage);
+    }
     fmt::print(stderr, "kvmprobe: error: {}\n", e.what());
     fmt::print(stderr, "kvmprobe: hint: see 'kvmprobe --help'\n");
     return static_cast<int>(ExitCode::usage);
