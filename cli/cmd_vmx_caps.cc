@@ -5,6 +5,7 @@
 #include "cli/analysis.h"
 #include "cli/commands.h"
 #include "core/analyse/analyse.h"
+#include "core/analyse/cpu_facts.h"
 #include "core/analyse/vmx_config.h"
 
 namespace kvmprobe::cli {
@@ -69,6 +70,14 @@ void register_vmx_caps(CLI::App& app, GlobalOptions& g, Runner& run) {
                               hex(vc.ept_vpid_cap));
         }
         cpus.push_back(c);
+      }
+      const CpuRecord* boot = in->snap.boot_cpu();
+      if (!any && boot && has(*boot, cpuid::kVmx) == false) {
+        fmt::print(stderr, "kvmprobe: error: this {} CPU has no VMX (CPUID.1:ECX[5] clear)\n", vendor_string(*boot));
+        if (g.json_mode() != JsonMode::off)
+          print_json(g, {{"schema", "kvmprobe.error/1"},
+                         {"error", {{"message", "CPU has no VMX"}, {"hint", ""}, {"exit_code", 10}}}});
+        return ExitCode::no_support;
       }
       if (!any)
         return report_error(g, make_error(ErrorKind::missing, "no VMX capability MSR could be read",

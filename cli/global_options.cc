@@ -42,7 +42,12 @@ void add_global_options(CLI::App& app, GlobalOptions& o) {
 }
 
 Result<Snapshot> obtain_snapshot(const GlobalOptions& o) {
-  if (!o.from.empty()) return collect::load_snapshot_file(o.from);
+  if (!o.from.empty()) {
+    auto snap = collect::load_snapshot_file(o.from);
+    if (snap && snap->cpus.empty())  // every step needs at least the boot CPU
+      return make_error(ErrorKind::bad_input, fmt::format("{}: cpus: no CPU recorded", o.from));
+    return snap;
+  }
   collect::CollectOptions c;
   c.load_msr_module = !o.no_load_msr;
   using B = collect::CollectOptions::Backend;

@@ -9,9 +9,11 @@ namespace kvmprobe {
 
 StepResult step_tsc_scaling(const AnalysisContext& ctx) {
   StepResult s = make_step("tsc-scaling", "TSC scaling");
-  if (ctx.module == VendorModule::none) {
+  bool hw = ctx.boot && (ctx.module == VendorModule::kvm_intel ? has_or_false(*ctx.boot, cpuid::kVmx)
+                                                                : has_or_false(*ctx.boot, cpuid::kSvm));
+  if (ctx.module == VendorModule::none || !hw) {
     s.status = Status::skipped;
-    s.summary = "not applicable: no vendor module";
+    s.summary = "not applicable: no VMX/SVM";
     return s;
   }
   TscKhzChoice khz = choose_tsc_khz(ctx.snap);
@@ -29,7 +31,7 @@ StepResult step_tsc_scaling(const AnalysisContext& ctx) {
     s.evidence.push_back({"tsc_khz", "", "", "unknown"});
   if (caps.max_guest_khz)
     s.evidence.push_back({"max guest TSC kHz", "", fmt::format("{}", *caps.max_guest_khz),
-                          control ? "min(0x7fffffff, scale(max ratio, tsc_khz))" : "0: no TSC control"});
+                          control ? "min(0x7fffffff, scale(max ratio, tsc_khz))" : "no TSC control"});
   if (ctx.module == VendorModule::kvm_intel && !ctx.vmx.evaluated) {
     s.status = Status::unknown;
     s.summary = "unknown: VMX capability MSRs not readable";
