@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   register_vmx_caps(app, opts, run);
   register_profiles(app, opts, run);
   register_msrs(app, opts, run);
+  register_driver(app, opts, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

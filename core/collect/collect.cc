@@ -95,9 +95,30 @@ void load_msr_module(Sources& src, Snapshot& s) {
     s.notes.push_back("msr: loaded the msr module (modprobe msr)");
 }
 
-/// The MSR backend to read through, or null (with the reason in notes). \a err receives the
-/// errno that made /dev/cpu/0/msr unusable (0 when the option said none).
-MsrSource* choose_msr_backend(const CollectOptions& opt, Sources& src, Snapshot& s, int& err) {
+/// The companion driver when the backend may use it and it opens; null otherwise. With
+/// Backend::driver a driver that cannot be used is the Error (its hint names what to do); with
+/// automatic it is a note and collect() goes on without it.
+Result<DriverStateSource*> open_driver(const CollectOptions& opt, Sources& src, Snapshot& s) {
+  using Backend = CollectOptions::Backend;
+  if (opt.backend != Backend::automatic && opt.backend != Backend::driver) return nullptr;
+  if (!src.driver_state) {
+    if (opt.backend == Backend::driver && !src.msr_driver)
+      return make_error(ErrorKind::missing, "this kvmprobe has no companion-driver backend",
+                        "use --backend msr");
+    return nullptr;  // a bare msr_driver (tests) is probed in choose_msr_backend()
+  }
+  auto info = src.driver_state->open();
+  if (info) return src.driver_state;
+  if (opt.backend == Backend::driver) return info.error();
+  s.notes.push_back("driver: " + info.error().detail + "; not used");
+  return nullptr;
+}
+
+/// The MSR backend to read through, or null (with the reason in notes). \a driver is what
+/// open_driver() opened. \a err receives the errno that made the chosen path unusable (0
+/// when the option said none).
+MsrSource* choose_msr_backend(const CollectOptions& opt, Sources& src, DriverStateSource* driver,
+                              Snapshot& s, int& err) {
   using Backend = CollectOptions::Backend;
   unsigned boot = s.online_cpus.front();
   err = 0;
@@ -106,13 +127,12 @@ MsrSource* choose_msr_backend(const CollectOptions& opt, Sources& src, Snapshot&
     return nullptr;
   }
   if (opt.backend == Backend::automatic || opt.backend == Backend::driver) {
-    if (src.msr_driver) {
+    // Without a DriverStateSource (a test wiring) the MsrSource alone decides.
+    if (src.msr_driver && (driver || !src.driver_state)) {
       int e = src.msr_driver->probe(boot);
       if (e == 0) return src.msr_driver;
       s.notes.push_back(std::string("msr: companion driver unusable: ") + std::strerror(e));
       if (opt.backend == Backend::driver) err = e;
-    } else if (opt.backend == Backend::driver) {
-      s.notes.push_back("msr: companion driver backend not available in this build");
     }
     if (opt.backend == Backend::driver) return nullptr;
   }
@@ -125,6 +145,28 @@ MsrSource* choose_msr_backend(const CollectOptions& opt, Sources& src, Snapshot&
   s.notes.push_back("msr: /dev/cpu/" + std::to_string(boot) + "/msr: " + std::strerror(err) +
                     "; MSRs not read");
   return nullptr;
+}
+
+/// Keeps \a read in \a msrs (sorted by index) unless that MSR was read already.
+void add_msr_if_missing(std::vector<MsrRead>& msrs, const MsrRead& read) {
+  auto at = std::lower_bound(msrs.begin(), msrs.end(), read.index,
+                             [](const MsrRead& m, std::uint32_t i) { return m.index < i; });
+  if (at == msrs.end() || at->index != read.index) msrs.insert(at, read);
+}
+
+/// The driver's CPU_STATE of one CPU into its record: CR0, CR4, EFER, XCR0 (so XGETBV need
+/// not run there) and the VMX/SVM control MSR when the MSR reads did not include it.
+void record_driver_state(DriverStateSource& driver, CpuRecord& r, Snapshot& s) {
+  auto st = driver.cpu_state(r.cpu);
+  if (!st) {
+    s.notes.push_back(cpu_prefix(r.cpu) + "driver CPU state: " + st.error().detail);
+    return;
+  }
+  r.cr0 = st->cr0;
+  r.cr4 = st->cr4;
+  r.efer = st->efer;
+  if (st->xcr0) r.xcr0 = st->xcr0;
+  if (st->feature_msr) add_msr_if_missing(r.msrs, *st->feature_msr);
 }
 
 /// The MSRs of one CPU: the long probe list on the boot CPU, the short set elsewhere. Without a
@@ -141,12 +183,13 @@ std::vector<MsrRead> read_msrs(MsrSource* backend, int backend_err, unsigned cpu
   return out;
 }
 
-/// Everything per CPU, one CPU at a time (so a pinned thread moves once per CPU): CPUID, XCR0
-/// where OSXSAVE says XGETBV works, MSRs, Linux flags, and the driver's control registers.
-void collect_cpus(const CollectOptions& opt, Sources& src,
+/// Everything per CPU, one CPU at a time (so a pinned thread moves once per CPU): CPUID, the
+/// driver's control registers, XCR0 (from the driver, else XGETBV where OSXSAVE says it
+/// works), MSRs, Linux flags.
+void collect_cpus(const CollectOptions& opt, Sources& src, DriverStateSource* driver,
                   const std::map<unsigned, CpuinfoEntry>* cpuinfo, Snapshot& s) {
   int backend_err = 0;
-  MsrSource* backend = choose_msr_backend(opt, src, s, backend_err);
+  MsrSource* backend = choose_msr_backend(opt, src, driver, s, backend_err);
   s.msr_backend = backend ? std::string(backend->backend_name()) : "none";
   std::vector<unsigned> no_flags;
   for (unsigned cpu : s.online_cpus) {
@@ -157,24 +200,18 @@ void collect_cpus(const CollectOptions& opt, Sources& src,
       r.cpuid = std::move(*leaves);
     else
       s.notes.push_back(cpu_prefix(cpu) + "CPUID unreadable: " + leaves.error().detail);
+    r.msrs = read_msrs(backend, backend_err, cpu, cpu == s.online_cpus.front());
+    if (driver) record_driver_state(*driver, r, s);
     // XGETBV raises #UD unless CR4.OSXSAVE, which CPUID.1:ECX[27] mirrors (SDM vol. 2, XGETBV).
-    if (auto osxsave = r.cpuid_bit(1, 0, Reg::ecx, 27); osxsave && *osxsave) {
+    // The driver has read XCR0 on that CPU already whenever CR4.OSXSAVE is set.
+    auto osxsave = r.cpuid_bit(1, 0, Reg::ecx, 27);
+    if (osxsave && *osxsave && !r.xcr0) {
       if (auto xcr0 = src.xgetbv->xgetbv(cpu, 0))
         r.xcr0 = *xcr0;
       else
         s.notes.push_back(cpu_prefix(cpu) + "XCR0 unreadable: " + xcr0.error().detail);
     } else if (!osxsave && !r.cpuid.empty()) {
       s.notes.push_back(cpu_prefix(cpu) + "XCR0 not read: CPUID leaf 1 missing");
-    }
-    r.msrs = read_msrs(backend, backend_err, cpu, cpu == s.online_cpus.front());
-    if (src.driver_state) {
-      if (auto st = src.driver_state->cpu_state(cpu)) {
-        r.cr0 = st->cr0;
-        r.cr4 = st->cr4;
-        r.efer = st->efer;
-      } else {
-        s.notes.push_back(cpu_prefix(cpu) + "driver CPU state: " + st.error().detail);
-      }
     }
     if (cpuinfo) {
       auto it = cpuinfo->find(cpu);
@@ -223,7 +260,8 @@ std::optional<bool> constant_tsc(const CpuRecord& boot) {
   return boot.cpuid_bit(0x80000007, 0, Reg::edx, 8);
 }
 
-void collect_tsc(Sources& src, const std::map<unsigned, CpuinfoEntry>* cpuinfo,
+void collect_tsc(Sources& src, DriverStateSource* driver,
+                 const std::map<unsigned, CpuinfoEntry>* cpuinfo,
                  std::vector<std::string> log_lines, Snapshot& s) {
   TscInputs in;
   const CpuRecord* boot = s.boot_cpu();
@@ -238,8 +276,8 @@ void collect_tsc(Sources& src, const std::map<unsigned, CpuinfoEntry>* cpuinfo,
     else if (names.error().err == ENOENT)
       in.cpufreq_policies = false;  // no cpufreq at all
   }
-  if (src.driver_state) {
-    if (auto khz = src.driver_state->kernel_tsc_khz())
+  if (driver) {
+    if (auto khz = driver->kernel_tsc_khz())
       in.driver_khz = *khz;
     else
       s.notes.push_back("driver tsc_khz: " + khz.error().detail);
@@ -280,6 +318,8 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
     return make_error(ErrorKind::io,
                       "malformed /sys/devices/system/cpu/online: \"" + trim(*online) + "\"");
   s.online_cpus = std::move(*cpus);
+  auto driver = open_driver(opt, src, s);
+  if (!driver) return driver.error();
 
   // KVM's answers need a throw-away VM whose creation and teardown take about as long as the
   // CPUID of two CPUs in a guest (~0.7 ms each in a 2-vCPU guest); with the kernel log they
@@ -304,7 +344,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
     s.notes.push_back("/proc/cpuinfo unreadable: " + text.error().detail);
   const auto* info = cpuinfo ? &*cpuinfo : nullptr;
 
-  collect_cpus(opt, src, info, s);
+  collect_cpus(opt, src, *driver, info, s);
   collect_loaded_modules(*src.fs, s);
   collect_configured_params(*src.fs, s);
   background.join();
@@ -323,7 +363,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
     s.notes.push_back(log_read.error().detail);
   }
   s.perf = detect_perf_pmu(*src.fs, log_lines);
-  collect_tsc(src, info, std::move(log_lines), s);
+  collect_tsc(src, *driver, info, std::move(log_lines), s);
   return s;
 }
 

@@ -17,8 +17,8 @@ namespace kvmprobe::collect {
 struct CollectOptions {
   /// Which path MSRs are read through.
   enum class Backend {
-    automatic,  ///< the companion driver if present, else /dev/cpu/N/msr, else none
-    driver,     ///< only /dev/kvmprobe (issue 4; not built yet, so this gives "none")
+    automatic,  ///< the companion driver if it opens, else /dev/cpu/N/msr, else none
+    driver,     ///< only /dev/kvmprobe; a driver that cannot be used is collect()'s Error
     msr,        ///< only /dev/cpu/N/msr
     none,       ///< do not read MSRs
   };
@@ -31,7 +31,9 @@ struct CollectOptions {
 };
 
 /// Reads the host through \a sources. Fails only when the online-CPU list is unreadable or
-/// malformed, or a required source is missing from \a sources (ErrorKind::internal).
+/// malformed, a required source is missing from \a sources (ErrorKind::internal), or
+/// Backend::driver was asked for and the companion driver cannot be used (ErrorKind::missing,
+/// the hint says what to do: load it, run as root, load the matching build).
 /// sources.kvm and sources.kernel_log are used from a second thread while the calling thread
 /// reads the CPUs (and, through the pinning sources, moves between them); neither may share
 /// unsynchronised state with the other sources.

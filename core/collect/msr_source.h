@@ -1,8 +1,7 @@
 // DevMsrSource: RDMSR through /dev/cpu/N/msr (arch/x86/kernel/msr.c, the `msr` module).
 //
-// The companion driver (/dev/kvmprobe, msr-driver/include/uapi/kvmprobe.h) will add a second
-// MsrSource, DriverMsrSource, that reads a whole batch in one ioctl; collect() already prefers
-// Sources::msr_driver when it is set (issue 4).
+// The companion driver (/dev/kvmprobe) is the other MsrSource, DriverSource (driver_source.h),
+// which reads a whole batch in one ioctl; collect() prefers it when it opens.
 #pragma once
 
 #include <cstdint>

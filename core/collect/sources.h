@@ -1,9 +1,10 @@
 // The narrow interfaces collect() reads the host through (style.md §2 rule 4).
 //
 // Each interface answers one kind of question about the host. The real implementations live
-// next to this file (cpuid_source.h, msr_source.h, sysfs_reader.h, kvm_device.h, xgetbv_source.h,
-// kernel_log.h, host_system.h); tests use the fakes in tests/support/fake_sources.h. None of them
-// throws, prints, or turns a failed read into 0: failures come back as an Error or a ReadStatus.
+// next to this file (cpuid_source.h, msr_source.h, driver_source.h, sysfs_reader.h, kvm_device.h,
+// xgetbv_source.h, kernel_log.h, host_system.h); tests use the fakes in
+// tests/support/fake_sources.h and fake_driver.h. None of them throws, prints, or turns a
+// failed read into 0: failures come back as an Error or a ReadStatus.
 #pragma once
 
 #include <cstddef>
@@ -130,17 +131,33 @@ class HostSystem {
   virtual Result<int> modprobe(std::string_view module, std::string& output) = 0;
 };
 
-/// Control registers only the companion driver can read (seam for msr-driver, issue 4).
-struct CpuControlRegs {
-  std::optional<std::uint64_t> cr0, cr4, efer;
+/// What the companion driver said about itself (KVMPROBE_IOC_GET_VERSION).
+struct DriverInfo {
+  std::uint32_t abi_version = 0;  ///< equals KVMPROBE_ABI_VERSION once open() succeeded
+  std::uint64_t caps = 0;         ///< KVMPROBE_CAP_* bits
+  std::uint32_t max_msrs = 0;     ///< largest READ_MSRS batch
+  std::uint32_t nr_cpu_ids = 0;   ///< CPU numbers are below this
 };
 
-/// CPU state and kernel values through the companion driver (/dev/kvmprobe). Not implemented
-/// yet: Sources::driver_state stays null until the msr-driver work adds a DriverSource.
+/// One CPU's registers that only the companion driver can read (KVMPROBE_IOC_CPU_STATE).
+/// Each is absent when the driver did not read it (XCR0 without CR4.OSXSAVE) or it faulted.
+struct CpuControlRegs {
+  std::optional<std::uint64_t> cr0, cr4, efer;
+  std::optional<std::uint64_t> xcr0;  ///< read by the driver only when CR4.OSXSAVE is set
+  /// IA32_FEATURE_CONTROL (Intel, Centaur, Zhaoxin) or VM_CR (AMD, Hygon) as the driver read
+  /// it on that CPU; absent for other vendors.
+  std::optional<MsrRead> feature_msr;
+};
+
+/// CPU state and kernel values through the companion driver (/dev/kvmprobe).
 class DriverStateSource {
  public:
   virtual ~DriverStateSource() = default;
-  /// CR0, CR4 and EFER of CPU \a cpu.
+  /// Opens the driver and checks its ABI version. The Error says why it cannot be used
+  /// (ErrorKind::missing; err ENOENT: not loaded, EACCES/EPERM: not permitted, EPROTO:
+  /// another ABI version), with a hint naming what to do. A failure is not remembered.
+  virtual Result<DriverInfo> open() = 0;
+  /// CR0, CR4, EFER, XCR0 and the VMX/SVM control MSR of CPU \a cpu.
   virtual Result<CpuControlRegs> cpu_state(unsigned cpu) = 0;
   /// The kernel's own tsc_khz.
   virtual Result<std::uint64_t> kernel_tsc_khz() = 0;
@@ -148,12 +165,13 @@ class DriverStateSource {
 
 /// Everything collect() reads through. Non-owning; every pointer must outlive the call.
 /// msr_driver and driver_state may be null (no companion driver); the others must not.
+/// collect() uses msr_driver only after driver_state->open() succeeded, when both are set.
 /// collect() uses kvm and kernel_log from a second thread (see collect.h).
 struct Sources {
   CpuidSource* cpuid = nullptr;
   MsrSource* msr_dev = nullptr;               ///< /dev/cpu/N/msr
-  MsrSource* msr_driver = nullptr;            ///< /dev/kvmprobe READ_MSRS; null until issue 4
-  DriverStateSource* driver_state = nullptr;  ///< /dev/kvmprobe CPU_STATE/TSC; null until issue 4
+  MsrSource* msr_driver = nullptr;            ///< /dev/kvmprobe READ_MSRS (a DriverSource)
+  DriverStateSource* driver_state = nullptr;  ///< /dev/kvmprobe CPU_STATE/TSC (the same one)
   XgetbvSource* xgetbv = nullptr;
   SysfsReader* fs = nullptr;
   KvmDevice* kvm = nullptr;

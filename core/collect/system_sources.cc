@@ -2,6 +2,7 @@
 
 #include "core/collect/cpu_pinning.h"
 #include "core/collect/cpuid_source.h"
+#include "core/collect/driver_source.h"
 #include "core/collect/host_system.h"
 #include "core/collect/kernel_log.h"
 #include "core/collect/kvm_device.h"
@@ -17,6 +18,7 @@ struct SystemSources::Impl {
         insn_cpuid(pinner),
         cpuid(dev_cpuid, insn_cpuid),
         msr(rooted_path(root, "/dev/cpu"), &pinner),
+        driver(rooted_path(root, kDriverDevicePath)),
         xgetbv(pinner),
         fs(root),
         kvm(rooted_path(root, "/dev/kvm")),
@@ -27,6 +29,7 @@ struct SystemSources::Impl {
   InstructionCpuidSource insn_cpuid;
   AutoCpuidSource cpuid;
   DevMsrSource msr;
+  DriverSource driver;  // opened on first use, only when the backend allows it
   PinnedXgetbv xgetbv;
   RootedSysfsReader fs;
   DevKvmDevice kvm;
@@ -37,12 +40,13 @@ struct SystemSources::Impl {
 SystemSources::SystemSources(const std::string& root) : impl_(std::make_unique<Impl>(root)) {
   sources_.cpuid = &impl_->cpuid;
   sources_.msr_dev = &impl_->msr;
+  sources_.msr_driver = &impl_->driver;
+  sources_.driver_state = &impl_->driver;
   sources_.xgetbv = &impl_->xgetbv;
   sources_.fs = &impl_->fs;
   sources_.kvm = &impl_->kvm;
   sources_.kernel_log = &impl_->kernel_log;
   sources_.host = &impl_->host;
-  // msr_driver and driver_state: the companion driver (issue 4) plugs in here.
 }
 
 SystemSources::~SystemSources() = default;

@@ -9,9 +9,9 @@
 namespace kvmprobe::collect {
 
 /// Owns the real sources for a file tree rooted at \a root ("/" for this host): /dev/cpu/N/cpuid
-/// with the pinned cpuid instruction as fallback, /dev/cpu/N/msr, pinned XGETBV, the file
-/// tree, /dev/kvm, the kernel log and the host. The companion-driver members stay null until
-/// issue 4. Destroying it restores the thread's CPU mask.
+/// with the pinned cpuid instruction as fallback, /dev/cpu/N/msr, the companion driver
+/// /dev/kvmprobe (msr_driver and driver_state), pinned XGETBV, the file tree, /dev/kvm, the
+/// kernel log and the host. Destroying it restores the thread's CPU mask.
 class SystemSources {
  public:
   explicit SystemSources(const std::string& root = "/");

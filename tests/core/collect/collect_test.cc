@@ -182,9 +182,11 @@ TEST(CollectMsr, BackendNoneAndMissingDriver) {
   EXPECT_EQ(s.cpus[0].find_msr(0x3A)->status, ReadStatus::unavailable);
 
   opt.backend = CollectOptions::Backend::driver;
-  s = run(w, opt);
-  EXPECT_EQ(s.msr_backend, "none");
-  EXPECT_TRUE(mentions(s.notes, "companion driver backend not available"));
+  auto src = w.sources();
+  auto r = collect(opt, src);
+  ASSERT_FALSE(r.ok());  // forced driver without one: an error, not a quiet "none"
+  EXPECT_EQ(r.error().kind, ErrorKind::missing);
+  EXPECT_NE(r.error().detail.find("no companion-driver backend"), std::string::npos);
 }
 
 TEST(CollectMsr, DriverIsPreferredWhenPresent) {

@@ -1,0 +1,114 @@
+// kvmprobe driver status|load|unload: get the companion driver (msr-driver/) running.
+// The work is in core/driver/; this file wires options, picks the exit code and prints.
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "cli/driver_view.h"
+#include "core/driver/driver_load.h"
+#include "core/driver/driver_status.h"
+
+#ifndef KVMPROBE_BUILD_TREE_KO
+#define KVMPROBE_BUILD_TREE_KO ""
+#endif
+
+namespace kvmprobe::cli {
+
+namespace {
+
+/// Where `load` and `status` look for kvmprobe.ko.
+driver::KoSearch ko_search(const std::string& option_path) {
+  driver::KoSearch s;
+  s.option_path = option_path;
+  if (const char* env = std::getenv("KVMPROBE_DRIVER_KO")) s.env_path = env;
+  s.build_tree_ko = KVMPROBE_BUILD_TREE_KO;
+  return s;
+}
+
+/// Prints \a doc (plus an "error" member when \a e is set) under --json, and \a e's lines on
+/// stderr; returns \a code. One JSON document either way.
+ExitCode finish(const GlobalOptions& g, nlohmann::json doc, const std::optional<Error>& e, ExitCode code) {
+  if (e) {
+    fmt::print(stderr, "kvmprobe: error: {}\n", e->detail);
+    if (!e->hint.empty()) fmt::print(stderr, "kvmprobe: hint: {}\n", e->hint);
+    doc["error"] = {{"message", e->detail}, {"hint", e->hint}, {"exit_code", static_cast<int>(code)}};
+  }
+  if (g.json_mode() != JsonMode::off) print_json(g, doc);
+  return code;
+}
+
+/// Why a loaded (or not) driver cannot be used, or nullopt when it can.
+std::optional<Error> unusable(bool loaded, const driver::DeviceState& dev, const driver::AbiState& abi) {
+  if (!loaded)
+    return make_error(ErrorKind::missing, "the kvmprobe driver is not loaded",
+                      "load it as root with 'kvmprobe driver load'");
+  if (!dev.present)
+    return make_error(ErrorKind::missing, "kvmprobe is loaded but " + dev.path + " is missing",
+                      "is devtmpfs mounted on /dev? 'kvmprobe driver unload' and load it again");
+  if (abi.info && !abi.matches())
+    return make_error(ErrorKind::missing,
+                      fmt::format("{} speaks driver ABI version {}, this kvmprobe speaks {}", dev.path,
+                                  abi.info->abi_version, abi.expected),
+                      "load the kvmprobe.ko built from this kvmprobe's source "
+                      "('kvmprobe driver unload', then 'kvmprobe driver load')");
+  if (!abi.info && abi.err != EACCES && abi.err != EPERM)
+    return make_error(ErrorKind::missing, dev.path + " does not answer: " + abi.error);
+  return std::nullopt;
+}
+
+ExitCode run_status(const GlobalOptions& g) {
+  driver::SystemModuleSystem sys;
+  driver::DriverStatus st = driver::driver_status(sys, ko_search(""));
+  if (g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", driver_status_text(st, !g.no_legend));
+  auto e = unusable(st.module.loaded, st.device, st.abi);
+  return finish(g, driver_status_json(st), e, e ? ExitCode::cannot_tell : ExitCode::ok);
+}
+
+ExitCode run_load(const GlobalOptions& g, const std::string& ko, bool read_only) {
+  driver::SystemModuleSystem sys;
+  driver::LoadOptions opt;
+  opt.search = ko_search(ko);
+  opt.read_only = read_only;
+  auto o = driver::load_driver(sys, opt);
+  if (!o) return report_error(g, o.error());
+  if (o->failure) {
+    Error e = make_error(ErrorKind::io, o->failure->detail, o->failure->hint, o->err);
+    return finish(g, driver_load_json(*o), e, ExitCode::failed);
+  }
+  auto e = unusable(o->loaded, o->device, o->abi);
+  if (!e && g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", driver_load_text(*o));
+  return finish(g, driver_load_json(*o), e, e ? ExitCode::cannot_tell : ExitCode::ok);
+}
+
+ExitCode run_unload(const GlobalOptions& g) {
+  driver::SystemModuleSystem sys;
+  driver::UnloadOutcome u = driver::unload_driver(sys);
+  if (!u.unloaded)
+    return finish(g, driver_unload_json(u), make_error(ErrorKind::io, u.detail, u.hint, u.err),
+                  ExitCode::failed);
+  if (g.json_mode() == JsonMode::off && !g.quiet)
+    fmt::print("{}\n", u.was_loaded ? "unloaded kvmprobe" : "kvmprobe was not loaded");
+  return finish(g, driver_unload_json(u), std::nullopt, ExitCode::ok);
+}
+
+}  // namespace
+
+void register_driver(CLI::App& app, GlobalOptions& g, Runner& run) {
+  auto* sub = app.add_subcommand("driver", "the companion kernel module /dev/kvmprobe: status, load, unload");
+  sub->require_subcommand(1);
+  auto* status = sub->add_subcommand("status", "is it loaded and usable; where is its .ko; what would block loading");
+  status->callback([&g, &run] { run = [&g] { return run_status(g); }; });
+
+  auto* load = sub->add_subcommand("load", "load kvmprobe.ko (as root); say why the kernel refused it");
+  auto* ko = new std::string;  // owned for the process lifetime, like the App
+  auto* read_only = new bool(false);
+  load->add_option("--ko", *ko, "the module file (default: $KVMPROBE_DRIVER_KO, DKMS, the build tree)");
+  load->add_flag("--read-only", *read_only, "load with allow_writes=0: the driver refuses every write");
+  load->callback([&g, &run, ko, read_only] { run = [&g, ko, read_only] { return run_load(g, *ko, *read_only); }; });
+
+  auto* unload = sub->add_subcommand("unload", "unload kvmprobe (as root)");
+  unload->callback([&g, &run] { run = [&g] { return run_unload(g); }; });
+}
+
+}  // namespace kvmprobe::cli
