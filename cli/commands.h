@@ -22,6 +22,9 @@ void register_tsc(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_vmx_caps(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_profiles(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_msrs(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_enable_vmx(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_provision(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_restore(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_driver(CLI::App& app, GlobalOptions& g, Runner& run);
 
 }  // namespace kvmprobe::cli

@@ -15,6 +15,11 @@ enum class ExitCode : int {
   firmware_disabled = 11,///< disabled by firmware (locked)
   refused = 12,          ///< KVM would refuse for another reason
   cannot_tell = 13,      ///< evidence missing
+  // Commands that change state (enable-vmx, provision, restore):
+  not_applied = 14,      ///< a write failed or did not take effect; every CPU was put back (rolled back)
+  partial = 15,          ///< partially applied and could not be rolled back: CPUs differ (needs attention)
+  not_permitted = 16,    ///< writing refused (not root, kernel lockdown, allow_writes); nothing changed
+  expectation_unmet = 17,///< provision: applied, but an expectation of the profile is not met
   mismatch = 20,         ///< msrs --compare-kvm: prediction differs from live KVM
   internal = 70,         ///< a bug
   interrupted = 130,     ///< SIGINT

@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
   register_vmx_caps(app, opts, run);
   register_profiles(app, opts, run);
   register_msrs(app, opts, run);
+  register_enable_vmx(app, opts, run);
+  register_provision(app, opts, run);
+  register_restore(app, opts, run);
   register_driver(app, opts, run);
   try {
     app.parse(argc, argv);
