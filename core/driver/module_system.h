@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "core/collect/sources.h"
-#include "core/driver/run_program.h"
 #include "core/model/result.h"
+#include "core/sys/run_program.h"
 
 namespace kvmprobe::driver {
+
+using sys::ProgramResult;
+using sys::run_program;
 
 /// What stat(2) says about a device node.
 struct NodeInfo {

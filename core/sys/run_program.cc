@@ -1,4 +1,4 @@
-#include "core/driver/run_program.h"
+#include "core/sys/run_program.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace kvmprobe::driver {
+namespace kvmprobe::sys {
 
 namespace {
 
@@ -80,4 +80,4 @@ Result<ProgramResult> run_program(const std::vector<std::string>& argv, int time
   return out;
 }
 
-}  // namespace kvmprobe::driver
+}  // namespace kvmprobe::sys

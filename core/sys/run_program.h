@@ -1,5 +1,5 @@
 // run_program(): start a program without a shell and collect what it prints, with a deadline.
-// `kvmprobe driver` uses it for modprobe and dkms.
+// `kvmprobe driver` (modprobe, dkms) and collect (modprobe msr) use it.
 #pragma once
 
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "core/model/result.h"
 
-namespace kvmprobe::driver {
+namespace kvmprobe::sys {
 
 /// How a program ended.
 struct ProgramResult {
@@ -19,4 +19,4 @@ struct ProgramResult {
 /// \a timeout_ms the child gets SIGKILL and the result is an Error (ETIMEDOUT).
 Result<ProgramResult> run_program(const std::vector<std::string>& argv, int timeout_ms = 30000);
 
-}  // namespace kvmprobe::driver
+}  // namespace kvmprobe::sys
