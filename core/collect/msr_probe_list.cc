@@ -22,8 +22,9 @@ constexpr std::uint32_t kPerCpu[] = {
     0xC0010114,  // AMD VM_CR: SVMDIS, SVM_LOCK (§3.1, §3.4)
 };
 
-// Read on the boot CPU besides the MSR-list candidates: AMD's DE_CFG feature MSR (§6.5).
-constexpr std::uint32_t kBootCpuExtra[] = {0xC0011029};
+// Read on the boot CPU besides the MSR-list candidates: IA32_MCG_CAP (LMCE support, for
+// provision) and AMD's DE_CFG feature MSR (§6.5).
+constexpr std::uint32_t kBootCpuExtra[] = {0x00000179, 0xC0011029};
 
 }  // namespace
 
