@@ -1,16 +1,13 @@
 #include "core/provision/profile.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "core/collect/whole_file.h"
 
 namespace kvmprobe::provision {
 
@@ -302,33 +299,14 @@ Result<ProvisionProfile> parse_profile(std::string_view text, const std::string&
 }
 
 Result<ProvisionProfile> load_profile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    return make_error(err == ENOENT ? ErrorKind::bad_input : ErrorKind::io,
-                      fmt::format("cannot read profile {}: {}", path, std::strerror(err)), {}, err);
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
     return make_error(ErrorKind::bad_input, fmt::format("profile {} is not a regular file", path));
-  }
-  std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return make_error(ErrorKind::io, fmt::format("cannot read profile {}: {}", path, std::strerror(err)), {}, err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxProfileBytes) break;
-  }
-  ::close(fd);
-  return parse_profile(text, "profile " + path);
+  // read_whole_file takes "-" for stdin; a profile is always a file by that name.
+  auto text = collect::read_whole_file(path == "-" ? "./-" : path, collect::Decompress::none,
+                                       kMaxProfileBytes + 1);
+  if (!text) return text.error();
+  return parse_profile(*text, "profile " + path);
 }
 
 }  // namespace kvmprobe::provision
