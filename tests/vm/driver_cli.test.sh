@@ -25,13 +25,7 @@ VM_TEST_NAME=driver_cli
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 t0=$(date +%s%N)
 
-SRC=${KVMPROBE_SOURCE_DIR:-$REPO_ROOT}
-bin=${1:-${KVMPROBE:-$SRC/build/cli/kvmprobe}}
-[ -x "$bin" ] || { echo "usage: bash ${0##*/} /path/to/kvmprobe ('$bin' is not executable)" >&2
-                   echo "0 passed, 1 failed"; exit 1; }
-mkdir -p "$VM_OUT_ROOT"
-KP=$VM_OUT_ROOT/kvmprobe  # a private copy: the build tree may be rebuilt meanwhile
-cp "$bin" "$KP.tmp" && mv "$KP.tmp" "$KP"
+vm_take_kvmprobe "${1:-}"
 STRACE=$(command -v strace || true)
 
 # The matrix: RUN KERNEL SMP PROTECTION-RAISED-AT-THE-END EXTRA-CMDLINE
@@ -69,15 +63,7 @@ if [ ! -f "$VM_OUT_ROOT/ko-6.1/kvmprobe.ko" ] || [ ! -f "$VM_OUT_ROOT/ko-6.12/kv
 fi
 
 guest_script=$VM_OUT_ROOT/guest-script.sh
-cat >"$guest_script" <<'EOF'
-# sec NAME CMD...: run CMD, print its stdout and stderr between markers, then its status.
-sec() {
-  n=$1; shift
-  "$@" >/tmp/s.out 2>/tmp/s.err; r=$?
-  echo "@@BEGIN $n"; awk 1 /tmp/s.out; echo "@@END $n"
-  echo "@@BEGIN $n.err"; awk 1 /tmp/s.err; echo "@@END $n.err"
-  echo "@@RC $n $r"
-}
+{ vm_guest_sec; cat <<'EOF'
 . /etc/driver-test.conf
 KO=/root/kvmprobe.ko OTHER=/root/kvmprobe-other.ko
 echo "@@CPUS $(grep -c ^processor /proc/cpuinfo)"
@@ -135,6 +121,7 @@ sec status_raised kvmprobe driver status --json=short
 echo "@@RAISED_LOADED $([ -d /sys/module/kvmprobe ] && echo yes || echo no)"
 exit 0
 EOF
+} >"$guest_script"
 
 jobs_max=${KVMPROBE_VM_JOBS:-$(nproc)}
 [ "$jobs_max" -le 3 ] || jobs_max=3

@@ -21,16 +21,10 @@ VM_TEST_NAME=enable_vmx
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 t0=$(date +%s%N)
 
-SRC=${KVMPROBE_SOURCE_DIR:-$REPO_ROOT}
-bin=${1:-${KVMPROBE:-$SRC/build/cli/kvmprobe}}
-[ -x "$bin" ] || { echo "usage: bash ${0##*/} /path/to/kvmprobe ('$bin' is not executable)" >&2
-                   echo "0 passed, 1 failed"; exit 1; }
-BUILD=$(cd "$(dirname "$bin")/.." && pwd)
-mkdir -p "$VM_OUT_ROOT"
 W=$VM_OUT_ROOT/work
-rm -rf "$W"; mkdir -p "$W"
-KP=$W/kvmprobe   # a private copy: the build tree may be rebuilt meanwhile
-cp "$bin" "$KP"
+rm -rf "$W"
+vm_take_kvmprobe "${1:-}" "$W"
+BUILD=$(cd "$(dirname "$bin")/.." && pwd)
 
 # --- host: the probe, the driver for both kernels, the guest's input files ------------------
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -74,19 +68,13 @@ cat >"$W/profile.json" <<'JSON'
 JSON
 chmod 644 "$W/profile.json" "$W/svmdis.json"
 
-cat >"$W/common.sh" <<'EOF2'
-sec() {
-  n=$1; shift
-  "$@" >/tmp/s.out 2>/tmp/s.err; r=$?
-  echo "@@BEGIN $n"; awk 1 /tmp/s.out; echo "@@END $n"
-  echo "@@BEGIN $n.err"; awk 1 /tmp/s.err; echo "@@END $n.err"
-  echo "@@RC $n $r"
-}
+{ vm_guest_sec; cat <<'EOF2'
 facts() { # LABEL: taint and the msr driver's warnings so far
   echo "@@TAINT $1 $(cat /proc/sys/kernel/tainted)"
   echo "@@UNRECOGNIZED $1 $(dmesg | grep -c 'unrecognized MSR')"
 }
 EOF2
+} >"$W/common.sh"
 cat "$W/common.sh" - >"$W/epyc.sh" <<'EOF2'
 facts start
 modprobe msr

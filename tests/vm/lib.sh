@@ -140,6 +140,23 @@ vm_summary() {
 #   sec check kvmprobe check --json=short
 # (awk 1 ends the last line with a newline, so the markers always stand on their own lines.)
 
+# vm_guest_sec: the guest-side sec() (tests/vm/guest/sec.sh), to start a guest script with.
+vm_guest_sec() { cat "$VM_DIR/guest/sec.sh"; }
+
+# vm_take_kvmprobe [PATH] [DIR]: the kvmprobe under test (PATH, else $KVMPROBE, else
+# build/cli/kvmprobe) in $bin, and a private copy of it in $KP (in DIR, default $VM_OUT_ROOT),
+# so a rebuild while the guests boot cannot change it. Sets SRC to the source tree. Not
+# executable: the usage line, "0 passed, 1 failed", exit 1.
+vm_take_kvmprobe() {
+  SRC=${KVMPROBE_SOURCE_DIR:-$REPO_ROOT}
+  bin=${1:-${KVMPROBE:-$SRC/build/cli/kvmprobe}}
+  [ -x "$bin" ] || { echo "usage: bash ${0##*/} /path/to/kvmprobe ('$bin' is not executable)" >&2
+                     echo "0 passed, 1 failed"; exit 1; }
+  mkdir -p "${2:-$VM_OUT_ROOT}"
+  KP=${2:-$VM_OUT_ROOT}/kvmprobe
+  cp "$bin" "$KP.tmp" && mv "$KP.tmp" "$KP"
+}
+
 # vm_section RUN NAME: the lines between "@@BEGIN NAME" and "@@END NAME" in out.log.
 vm_section() {
   awk -v b="@@BEGIN $2" -v e="@@END $2" '$0 == e { f = 0 } f { print } $0 == b { f = 1 }' \

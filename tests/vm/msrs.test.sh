@@ -18,13 +18,7 @@ VM_TEST_NAME=msrs
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 t0=$(date +%s%N)
 
-SRC=${KVMPROBE_SOURCE_DIR:-$REPO_ROOT}
-bin=${1:-${KVMPROBE:-$SRC/build/cli/kvmprobe}}
-[ -x "$bin" ] || { echo "usage: bash ${0##*/} /path/to/kvmprobe ('$bin' is not executable)" >&2
-                   echo "0 passed, 1 failed"; exit 1; }
-mkdir -p "$VM_OUT_ROOT"
-KP=$VM_OUT_ROOT/kvmprobe   # a private copy: the build tree may be rebuilt meanwhile
-cp "$bin" "$KP.tmp" && mv "$KP.tmp" "$KP"
+vm_take_kvmprobe "${1:-}"
 
 # `kvmprobe msrs` must exist: without it every comparison below fails (never skips).
 if "$KP" msrs --help >/dev/null 2>&1; then pass "kvmprobe msrs exists"
@@ -41,14 +35,7 @@ MATRIX=(
 )
 
 guest_script=$VM_OUT_ROOT/guest-script.sh
-cat >"$guest_script" <<'EOF'
-sec() {
-  n=$1; shift
-  "$@" >/tmp/s.out 2>/tmp/s.err; r=$?
-  echo "@@BEGIN $n"; awk 1 /tmp/s.out; echo "@@END $n"
-  echo "@@BEGIN $n.err"; awk 1 /tmp/s.err; echo "@@END $n.err"
-  echo "@@RC $n $r"
-}
+{ vm_guest_sec; cat <<'EOF'
 for m in kvm kvm_amd kvm_intel; do
   [ ! -d /sys/module/$m ] || echo "@@PRELOADED $m"
 done
@@ -65,6 +52,7 @@ sec snapshot2 kvmprobe snapshot -o /tmp/post.json
 sec snap2 cat /tmp/post.json
 exit 0
 EOF
+} >"$guest_script"
 
 jobs_max=${KVMPROBE_VM_JOBS:-$(nproc)}
 [ "$jobs_max" -le 4 ] || jobs_max=4
