@@ -6,7 +6,9 @@
 #include <cinttypes>
 #include <cstdio>
 #include <new>
+#include <unordered_map>
 
+#include "core/collect/snapshot_json_internal.h"
 #include "core/collect/snapshot_json_names.h"
 #include "core/collect/whole_file.h"
 
@@ -27,28 +29,114 @@ json hex_list(const std::vector<std::uint32_t>& v) {
   return a;
 }
 
-json cpu_to_json(const CpuRecord& c) {
-  json j = json::object();
-  j["cpu"] = c.cpu;
-  json leaves = json::array();
-  for (const auto& l : c.cpuid)
-    leaves.push_back({{"leaf", hex(l.leaf)}, {"subleaf", hex(l.subleaf)}, {"eax", hex(l.eax)},
-                      {"ebx", hex(l.ebx)}, {"ecx", hex(l.ecx)}, {"edx", hex(l.edx)}});
-  j["cpuid"] = std::move(leaves);
-  json msrs = json::array();
-  for (const auto& m : c.msrs) {
-    json e = {{"index", hex(m.index)}, {"status", std::string(name_of(m.status))}};
-    if (m.status == ReadStatus::value) e["value"] = hex(m.value);
-    if (m.error != 0) e["error"] = m.error;
-    msrs.push_back(std::move(e));
-  }
-  j["msrs"] = std::move(msrs);
+json leaf_to_json(const CpuidLeaf& l) {
+  return {{"leaf", hex(l.leaf)}, {"subleaf", hex(l.subleaf)}, {"eax", hex(l.eax)},
+          {"ebx", hex(l.ebx)}, {"ecx", hex(l.ecx)}, {"edx", hex(l.edx)}};
+}
+
+json msr_to_json(const MsrRead& m) {
+  json e = {{"index", hex(m.index)}, {"status", std::string(name_of(m.status))}};
+  if (m.status == ReadStatus::value) e["value"] = hex(m.value);
+  if (m.error != 0) e["error"] = m.error;
+  return e;
+}
+
+template <typename T, typename F>
+json list_to_json(const std::vector<T>& v, F one) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(one(x));
+  return a;
+}
+
+/// The CPU's facts other than its CPUID leaves, MSRs and flags (the same in every format).
+void cpu_registers_to_json(const CpuRecord& c, json& j) {
   if (c.xcr0) j["xcr0"] = hex(*c.xcr0);
   if (c.cr0) j["cr0"] = hex(*c.cr0);
   if (c.cr4) j["cr4"] = hex(*c.cr4);
   if (c.efer) j["efer"] = hex(*c.efer);
+}
+
+/// Format 1: every CPU carries all its data.
+json cpu_to_json(const CpuRecord& c) {
+  json j = json::object();
+  j["cpu"] = c.cpu;
+  j["cpuid"] = list_to_json(c.cpuid, leaf_to_json);
+  j["msrs"] = list_to_json(c.msrs, msr_to_json);
+  cpu_registers_to_json(c, j);
   if (c.linux_flags) j["linux_flags"] = *c.linux_flags;
   return j;
+}
+
+/// Leaves whose registers hold the CPU's own APIC ID or topology position, so they differ
+/// between otherwise identical CPUs: 0x1 (EBX[31:24] initial APIC ID), 0xB and 0x1F (EDX x2APIC
+/// ID), 0x8000001E (AMD extended APIC ID, core and node IDs), 0x80000026 (AMD extended topology).
+/// Format 2 keeps them per CPU and shares everything else.
+bool per_cpu_leaf(std::uint32_t leaf) {
+  return leaf == 0x1 || leaf == 0xb || leaf == 0x1f || leaf == 0x8000001e || leaf == 0x80000026;
+}
+
+/// Distinct lists, each stored once, found by their exact content.
+template <typename T>
+class Dedup {
+ public:
+  template <typename Key>
+  std::size_t add(const std::vector<T>& v, Key key) {
+    std::string k;
+    for (const auto& x : v) key(x, k);
+    auto [it, added] = index_.emplace(std::move(k), lists_.size());
+    if (added) lists_.push_back(v);
+    return it->second;
+  }
+  const std::vector<std::vector<T>>& lists() const { return lists_; }
+
+ private:
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<std::vector<T>> lists_;
+};
+
+template <typename U>
+void append_raw(std::string& k, U v) {
+  k.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+/// Format 2: per-CPU data equal on several CPUs goes to the top-level tables, once.
+void cpus_to_compact_json(const std::vector<CpuRecord>& cpus, json& top) {
+  Dedup<CpuidLeaf> leaf_sets;
+  Dedup<MsrRead> msr_sets;
+  Dedup<std::string> flag_sets;
+  auto leaf_key = [](const CpuidLeaf& l, std::string& k) {
+    for (std::uint32_t r : {l.leaf, l.subleaf, l.eax, l.ebx, l.ecx, l.edx}) append_raw(k, r);
+  };
+  auto msr_key = [](const MsrRead& m, std::string& k) {
+    append_raw(k, m.index);
+    append_raw(k, static_cast<int>(m.status));
+    append_raw(k, m.ok() ? m.value : 0);
+    append_raw(k, m.error);
+  };
+  auto flag_key = [](const std::string& f, std::string& k) { k.append(f).push_back('\0'); };
+  json out = json::array();
+  for (const auto& c : cpus) {
+    json j = json::object();
+    j["cpu"] = c.cpu;
+    std::vector<CpuidLeaf> shared, own;
+    for (const auto& l : c.cpuid) (per_cpu_leaf(l.leaf) ? own : shared).push_back(l);
+    if (!shared.empty()) j["cpuid_set"] = leaf_sets.add(shared, leaf_key);
+    if (!own.empty()) j["cpuid"] = list_to_json(own, leaf_to_json);
+    if (!c.msrs.empty()) j["msr_set"] = msr_sets.add(c.msrs, msr_key);
+    cpu_registers_to_json(c, j);
+    if (c.linux_flags) j["linux_flags_set"] = flag_sets.add(*c.linux_flags, flag_key);
+    out.push_back(std::move(j));
+  }
+  auto tables = [](const auto& lists, auto one) {
+    json a = json::array();
+    for (const auto& l : lists) a.push_back(list_to_json(l, one));
+    return a;
+  };
+  if (!leaf_sets.lists().empty()) top["cpuid_sets"] = tables(leaf_sets.lists(), leaf_to_json);
+  if (!msr_sets.lists().empty()) top["msr_sets"] = tables(msr_sets.lists(), msr_to_json);
+  if (!flag_sets.lists().empty())
+    top["linux_flags_sets"] = tables(flag_sets.lists(), [](const std::string& f) { return json(f); });
+  top["cpus"] = std::move(out);
 }
 
 json kvm_to_json(const KvmDeviceInfo& k) {
@@ -68,9 +156,11 @@ json kvm_to_json(const KvmDeviceInfo& k) {
 /// Key order in the written text; keys not listed (parameter names) follow alphabetically.
 constexpr std::string_view kKeyOrder[] = {
     "schema", "origin", "tool_version", "taken_at", "hostname", "kernel_release",
-    "kernel_version", "kernel_cmdline", "msr_backend", "is_root", "online_cpus", "cpus", "tsc", "perf", "modules",
+    "kernel_version", "kernel_cmdline", "msr_backend", "is_root", "online_cpus",
+    "cpuid_sets", "msr_sets", "linux_flags_sets", "cpus", "tsc", "perf", "modules",
     "configured_params", "param_origins", "kvm", "kernel_log", "kernel_log_read", "notes",
-    "cpu", "cpuid", "msrs", "xcr0", "cr0", "cr4", "efer", "linux_flags",
+    "cpu", "cpuid_set", "cpuid", "msr_set", "msrs", "xcr0", "cr0", "cr4", "efer", "linux_flags",
+    "linux_flags_set",
     "leaf", "subleaf", "eax", "ebx", "ecx", "edx",
     "present", "openable", "open_error", "api_version", "msr_index_list", "feature_msr_list",
     "cap_tsc_control", "vcpu_tsc_khz", "supported_xcr0",
@@ -165,91 +255,12 @@ void layout(const json& v, std::size_t indent, std::string& out) {
   }
 }
 
-// ---- parsing the text ----------------------------------------------------------------------
-
-/// Bounds nesting and size before nlohmann builds a tree, so a hostile document cannot make
-/// it allocate without limit. Counts structural characters outside strings.
-std::optional<std::string> prescan(std::string_view text) {
-  constexpr std::size_t kMaxTokens = std::size_t{16} << 20;
-  int depth = 0;
-  std::size_t tokens = 0, line = 1;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (c == '\n') ++line;
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    switch (c) {
-      case '"': in_string = true; break;
-      case '{': case '[':
-        if (++depth > kMaxJsonDepth)
-          return "is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels (line " +
-                 std::to_string(line) + ")";
-        [[fallthrough]];
-      case ',': case ':':
-        if (++tokens > kMaxTokens) return "has more than 16 million JSON values";
-        break;
-      case '}': case ']': --depth; break;
-      default: break;
-    }
-  }
-  return std::nullopt;
-}
-
-/// " (line 3, column 7): unexpected end of input" for a nlohmann parse_error. The position is
-/// recomputed from the byte offset: nlohmann counts a newline it stopped at as the next line's
-/// column 0, which points at nothing.
-std::string parse_error_text(const json::parse_error& e, std::string_view text) {
-  std::size_t idx = std::min<std::size_t>(e.byte, text.size());
-  idx = idx ? idx - 1 : 0;
-  std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + idx, '\n'));
-  std::size_t line_start = text.rfind('\n', idx ? idx - 1 : 0);
-  line_start = (line_start == std::string_view::npos || idx == 0) ? 0 : line_start + 1;
-  std::string s = " (line " + std::to_string(line) + ", column " + std::to_string(idx - line_start + 1) + ")";
-  const std::string what = e.what();
-  auto dash = what.find(" - ");
-  if (dash == std::string::npos) return s;
-  std::string why = what.substr(dash + 3, what.find("; last read", dash) - dash - 3);
-  if (why.size() > 100) why.resize(100);
-  for (char& c : why)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  return s + ": " + why;
-}
-
-/// Parses \a text; errors name it \a name, and with \a prefix_paths also the JSON-path ones.
-Result<Snapshot> parse_named(std::string_view text, const std::string& name, bool prefix_paths) {
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return make_error(ErrorKind::bad_input, name + " is empty");
-  if (text.size() > kMaxSnapshotBytes)
-    return make_error(ErrorKind::bad_input, name + " is larger than 256 MiB");
-  if (auto why = prescan(text)) return make_error(ErrorKind::bad_input, name + " " + *why);
-  json doc;
-  try {
-    doc = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    return make_error(ErrorKind::bad_input, name + " is not valid JSON" + parse_error_text(e, text));
-  } catch (const json::exception&) {  // e.g. out_of_range 406: a number too large for a double
-    return make_error(ErrorKind::bad_input, name + " is not valid JSON (number out of range)");
-  } catch (const std::bad_alloc&) {
-    return make_error(ErrorKind::io, "out of memory while reading " + name, {}, ENOMEM);
-  }
-  auto snap = snapshot_from_json(doc);
-  if (!snap && prefix_paths) {
-    Error e = snap.error();
-    e.detail = name + ": " + e.detail;
-    return e;
-  }
-  return snap;
-}
-
 }  // namespace
 
-nlohmann::json snapshot_to_json(const Snapshot& s) {
+nlohmann::json snapshot_to_json(const Snapshot& s, int format) {
+  format = format == 1 ? 1 : kSnapshotFormat;
   json j = json::object();
-  j["schema"] = std::string(kSnapshotSchema) + "/" + std::to_string(kSnapshotFormat);
+  j["schema"] = std::string(kSnapshotSchema) + "/" + std::to_string(format);
   j["origin"] = s.origin;
   j["tool_version"] = s.tool_version;
   j["taken_at"] = s.taken_at;
@@ -260,9 +271,8 @@ nlohmann::json snapshot_to_json(const Snapshot& s) {
   j["msr_backend"] = s.msr_backend;
   j["is_root"] = s.is_root;
   j["online_cpus"] = s.online_cpus;
-  json cpus = json::array();
-  for (const auto& c : s.cpus) cpus.push_back(cpu_to_json(c));
-  j["cpus"] = std::move(cpus);
+  if (format == 1) j["cpus"] = list_to_json(s.cpus, cpu_to_json);
+  else cpus_to_compact_json(s.cpus, j);
   json tsc = json::array();
   for (const auto& t : s.tsc)
     tsc.push_back({{"source", std::string(name_of(t.source))}, {"khz", t.khz}, {"exact", t.exact},
@@ -282,16 +292,16 @@ nlohmann::json snapshot_to_json(const Snapshot& s) {
   return j;
 }
 
-std::string snapshot_to_text(const Snapshot& snap) {
+std::string snapshot_to_text(const Snapshot& snap, int format) {
   std::string out;
-  layout(snapshot_to_json(snap), 0, out);
+  layout(snapshot_to_json(snap, format), 0, out);
   out += "\n";
   return out;
 }
 
 Result<Snapshot> parse_snapshot(std::string_view text) {
   try {
-    return parse_named(text, "snapshot", false);
+    return parse_snapshot_text(text, "snapshot", false);
   } catch (const std::bad_alloc&) {
     return make_error(ErrorKind::io, "out of memory while reading the snapshot", {}, ENOMEM);
   } catch (const std::exception& e) {
@@ -304,7 +314,7 @@ Result<Snapshot> load_snapshot_file(const std::string& path) {
   try {
     auto text = read_whole_file(path, Decompress::none, kMaxSnapshotBytes);
     if (!text) return text.error();
-    return parse_named(*text, name, true);
+    return parse_snapshot_text(*text, name, true);
   } catch (const std::bad_alloc&) {
     return make_error(ErrorKind::io, "out of memory while reading " + name, {}, ENOMEM);
   } catch (const std::exception& e) {

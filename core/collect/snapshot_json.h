@@ -1,4 +1,4 @@
-// Snapshot <-> JSON: the recorded-host file format "kvmprobe.snapshot/1" (docs/snapshot-format.md).
+// Snapshot <-> JSON: the recorded-host file format "kvmprobe.snapshot/2" (reads /1 too) (docs/snapshot-format.md).
 //
 // Writing is total: every Snapshot has a document. Reading is strict and safe on hostile input:
 // any problem is an ErrorKind::bad_input whose one-line detail names the JSON path
@@ -24,20 +24,30 @@ inline constexpr std::string_view kSnapshotSchema = "kvmprobe.snapshot";
 inline constexpr std::size_t kMaxSnapshotCpus = 8192;          ///< entries of "cpus"
 inline constexpr std::size_t kMaxCpuidLeavesPerCpu = 4096;     ///< entries of "cpuid" per CPU
 inline constexpr std::size_t kMaxMsrsPerCpu = 65536;           ///< entries of "msrs" per CPU
-inline constexpr std::size_t kMaxSnapshotBytes = std::size_t{256} << 20;  ///< document size
+inline constexpr std::size_t kMaxSnapshotBytes = std::size_t{64} << 20;  ///< document size
 inline constexpr int kMaxJsonDepth = 64;                       ///< nesting of arrays/objects
+/// CPUID leaves and MSR reads held while reading, over all CPUs (format 2 sets count once
+/// more for every CPU that references them).
+inline constexpr std::size_t kMaxTotalCpuidLeaves = std::size_t{1} << 21;
+inline constexpr std::size_t kMaxTotalMsrs = std::size_t{1} << 21;
+/// Memory the decoded snapshot may take (every stored item is charged while reading); with the
+/// text itself (kMaxSnapshotBytes) this keeps reading any file under 256 MiB.
+inline constexpr std::size_t kMaxSnapshotMemory = std::size_t{96} << 20;
 
-/// The document for \a snap (schema kvmprobe.snapshot/kSnapshotFormat).
-nlohmann::json snapshot_to_json(const Snapshot& snap);
+/// The document for \a snap: schema kvmprobe.snapshot/kSnapshotFormat (compact: per-CPU data
+/// that several CPUs share stored once), or the older kvmprobe.snapshot/1 when \a format is 1.
+nlohmann::json snapshot_to_json(const Snapshot& snap, int format = kSnapshotFormat);
 
 /// \a snap as indented JSON text ending in a newline: one line per CPUID leaf and per MSR,
 /// keys in a fixed order. Invalid UTF-8 in strings is replaced by U+FFFD.
-std::string snapshot_to_text(const Snapshot& snap);
+std::string snapshot_to_text(const Snapshot& snap, int format = kSnapshotFormat);
 
-/// Reads a parsed document. Checks the schema, every type, enum string, hex value and limit.
+/// Reads a parsed document (format 1 or 2). Checks the schema, every type, enum string, hex
+/// value and limit.
 Result<Snapshot> snapshot_from_json(const nlohmann::json& doc);
 
-/// Parses JSON text and reads it with snapshot_from_json().
+/// Parses JSON text straight into a Snapshot (no JSON tree), enforcing every limit while it
+/// reads, so no document makes it use more than kMaxSnapshotMemory beyond the text.
 Result<Snapshot> parse_snapshot(std::string_view text);
 
 /// Loads a snapshot file (or stdin for "-"); errors name the file.

@@ -132,6 +132,8 @@ Result<std::string> read_whole_file(const std::string& path, Decompress decompre
       return make_error(ErrorKind::bad_input, name + " is larger than " + size_text(max_bytes));
   }
   std::string data;
+  if (S_ISREG(st.st_mode) && st.st_size > 0)  // one allocation, not a doubling series
+    data.reserve(static_cast<std::size_t>(st.st_size) + 1);
   if (int err = read_capped(fd, max_bytes, data)) {
     ErrorKind kind = err == EISDIR ? ErrorKind::bad_input : ErrorKind::io;
     return io_error(kind, "cannot read " + name, err);

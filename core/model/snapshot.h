@@ -14,7 +14,7 @@
 namespace kvmprobe {
 
 /// Current snapshot file format version; bump on any incompatible change.
-inline constexpr int kSnapshotFormat = 1;
+inline constexpr int kSnapshotFormat = 2;
 
 /// How one register read ended. A failed read is never turned into a value of 0.
 enum class ReadStatus {
@@ -32,6 +32,7 @@ struct MsrRead {
   int error = 0;            ///< errno of the failed read, 0 otherwise
 
   bool ok() const { return status == ReadStatus::value; }
+  bool operator==(const MsrRead&) const = default;
 };
 
 /// One CPUID leaf/subleaf as executed on one CPU.
@@ -39,6 +40,7 @@ struct CpuidLeaf {
   std::uint32_t leaf = 0;
   std::uint32_t subleaf = 0;
   std::uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+  bool operator==(const CpuidLeaf&) const = default;
 };
 
 /// Which register of a CPUID leaf.
@@ -66,6 +68,7 @@ struct CpuRecord {
   std::optional<bool> cpuid_bit(std::uint32_t leaf, std::uint32_t subleaf, Reg reg, unsigned bit) const;
   /// Whether Linux lists the flag for this CPU; nullopt when flags were not read.
   std::optional<bool> has_linux_flag(const std::string& flag) const;
+  bool operator==(const CpuRecord&) const = default;
 };
 
 /// Where a TSC frequency came from, best first.
@@ -86,6 +89,7 @@ struct TscCandidate {
   std::uint64_t khz = 0;
   bool exact = false;     ///< equal to the kernel's tsc_khz by construction
   std::string detail;     ///< e.g. the log line it was read from
+  bool operator==(const TscCandidate&) const = default;
 };
 
 /// Three-valued answer for facts that may not be knowable.
@@ -96,12 +100,14 @@ struct PerfPmuInfo {
   Tri hw_pmu = Tri::unknown;  ///< did perf register a hardware PMU driver
   std::string pmu_name;       ///< /sys/bus/event_source/devices/cpu*/caps/pmu_name, if any
   std::string evidence;       ///< how hw_pmu was decided (path or log line)
+  bool operator==(const PerfPmuInfo&) const = default;
 };
 
 /// A loaded kernel module of interest, with its parameters.
 struct LoadedModule {
   std::string name;
   std::map<std::string, std::string> params;  ///< /sys/module/NAME/parameters/*
+  bool operator==(const LoadedModule&) const = default;
 };
 
 /// Answers of the running KVM through /dev/kvm.
@@ -116,6 +122,7 @@ struct KvmDeviceInfo {
   std::optional<std::uint64_t> vcpu_tsc_khz;                     ///< KVM_GET_TSC_KHZ on a fresh vCPU
   std::optional<std::uint64_t> supported_xcr0;                   ///< KVM_GET_SUPPORTED_CPUID 0xD.0 EDX:EAX
   std::string error;             ///< what failed while asking, if anything
+  bool operator==(const KvmDeviceInfo&) const = default;
 };
 
 /// Everything KVM's init would look at on one host.
@@ -144,6 +151,8 @@ struct Snapshot {
 
   const CpuRecord* boot_cpu() const { return cpus.empty() ? nullptr : &cpus.front(); }
   const LoadedModule* find_module(const std::string& name) const;
+  /// Member by member, `format` included (the version of the file it was read from).
+  bool operator==(const Snapshot&) const = default;
 };
 
 }  // namespace kvmprobe

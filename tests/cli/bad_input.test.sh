@@ -16,7 +16,7 @@ echo '{"schema":"kvmprobe.check/1","verdict":{}}' >"$B/wrong-schema.json"
 echo '{"cpus":[]}' >"$B/no-schema.json"
 echo '[1, 2, 3]' >"$B/array.json"
 echo '"kvmprobe.snapshot/1"' >"$B/string.json"
-sed 's#"kvmprobe.snapshot/1"#"kvmprobe.snapshot/2"#' "$AMD_OK" >"$B/newer.json"
+sed 's#"kvmprobe.snapshot/1"#"kvmprobe.snapshot/3"#' "$AMD_OK" >"$B/newer.json"
 sed 's#"kvmprobe.snapshot/1"#"kvmprobe.snapshot/999999999999999999999"#' "$AMD_OK" >"$B/newer-huge.json"
 echo '{"schema":"kvmprobe.snapshot/1"}' >"$B/no-cpus.json"
 python3 - "$B" <<'EOF'

@@ -166,7 +166,7 @@ TEST(SnapshotJson, DefaultSnapshotRoundTrips) {
 }
 
 TEST(SnapshotJson, FormatIsSchemaSnakeCaseAndLowercaseHex) {
-  json j = snapshot_to_json(rich_snapshot());
+  json j = snapshot_to_json(rich_snapshot(), 1);
   EXPECT_EQ(j["schema"], "kvmprobe.snapshot/1");
   EXPECT_EQ(j["cpus"][0]["msrs"][0], json({{"index", "0x3a"}, {"status", "value"}, {"value", "0x5"}}));
   EXPECT_EQ(j["cpus"][0]["msrs"][2], json({{"index", "0xc0010114"}, {"status", "fault"}, {"error", 5}}));
@@ -181,7 +181,7 @@ TEST(SnapshotJson, FormatIsSchemaSnakeCaseAndLowercaseHex) {
 
 TEST(SnapshotJson, TextPutsOneLeafAndOneMsrPerLine) {
   const std::string text = snapshot_to_text(rich_snapshot());
-  EXPECT_EQ(text.rfind("{\n  \"schema\": \"kvmprobe.snapshot/1\",\n", 0), 0u) << text.substr(0, 80);
+  EXPECT_EQ(text.rfind("{\n  \"schema\": \"kvmprobe.snapshot/2\",\n", 0), 0u) << text.substr(0, 80);
   EXPECT_NE(text.find("{\"leaf\": \"0x1\", \"subleaf\": \"0x0\", \"eax\": \"0x50654\", \"ebx\": \"0x400800\", "
                       "\"ecx\": \"0x7ffefbff\", \"edx\": \"0xbfebfbff\"}"),
             std::string::npos);
@@ -200,7 +200,7 @@ TEST(SnapshotJson, InvalidUtf8IsReplacedNotThrown) {
 }
 
 TEST(SnapshotJson, UnknownKeysAreIgnoredAndListsAreSorted) {
-  json j = snapshot_to_json(rich_snapshot());
+  json j = snapshot_to_json(rich_snapshot(), 1);
   j["future_key"] = {{"nested", {1, 2, 3}}};
   j["cpus"][0]["future"] = "x";
   j["cpus"][0]["cpuid"][0]["future"] = 1;
@@ -208,7 +208,9 @@ TEST(SnapshotJson, UnknownKeysAreIgnoredAndListsAreSorted) {
   std::swap(j["cpus"][0]["msrs"][0], j["cpus"][0]["msrs"][2]);
   auto r = snapshot_from_json(j);
   ASSERT_TRUE(r.ok()) << r.error().detail;
-  expect_same(rich_snapshot(), *r);
+  Snapshot want = rich_snapshot();
+  want.format = 1;
+  expect_same(want, *r);
 }
 
 TEST(SnapshotJson, MinimalHandWrittenDocumentIsEnough) {
@@ -240,9 +242,9 @@ TEST(SnapshotJson, EveryBadValueIsBadInputNamingItsPath) {
       {"no schema", [](json& j) { j.erase("schema"); }, "schema: missing"},
       {"schema type", [](json& j) { j["schema"] = 1; }, "schema: expected string"},
       {"other schema", [](json& j) { j["schema"] = "kvmprobe.check/1"; },
-       "schema: \"kvmprobe.check/1\" is not a kvmprobe snapshot (expected kvmprobe.snapshot/1)"},
-      {"newer", [](json& j) { j["schema"] = "kvmprobe.snapshot/2"; },
-       "schema: written by a newer kvmprobe (format 2 > 1)"},
+       "schema: \"kvmprobe.check/1\" is not a kvmprobe snapshot (expected kvmprobe.snapshot/2)"},
+      {"newer", [](json& j) { j["schema"] = "kvmprobe.snapshot/3"; },
+       "schema: written by a newer kvmprobe (format 3 > 2)"},
       {"version 0", [](json& j) { j["schema"] = "kvmprobe.snapshot/0"; }, "has no valid format version"},
       {"version x", [](json& j) { j["schema"] = "kvmprobe.snapshot/x"; }, "has no valid format version"},
       {"huge version", [](json& j) { j["schema"] = "kvmprobe.snapshot/99999999999999999999"; },
@@ -307,7 +309,7 @@ TEST(SnapshotJson, EveryBadValueIsBadInputNamingItsPath) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    json j = snapshot_to_json(rich_snapshot());
+    json j = snapshot_to_json(rich_snapshot(), 1);
     c.mutate(j);
     expect_bad_input(snapshot_from_json(j), c.message);
   }
@@ -320,7 +322,7 @@ TEST(SnapshotJson, BadTextIsBadInput) {
   expect_bad_input(parse_snapshot(good.substr(0, good.size() / 2)), "snapshot is not valid JSON (line ");
   expect_bad_input(parse_snapshot("{\n  \"schema\": tru\n}"),
                    "snapshot is not valid JSON (line 2, column 16): invalid literal");
-  expect_bad_input(parse_snapshot("{\"a\": 1} trailing"), "snapshot is not valid JSON (line 1, column ");
+  expect_bad_input(parse_snapshot("{\"schema\": \"kvmprobe.snapshot/2\", \"cpus\": []} trailing"), "snapshot is not valid JSON (line 1, column ");
   expect_bad_input(parse_snapshot("{\"a\": \"\xff\"}"), "snapshot is not valid JSON");
   expect_bad_input(parse_snapshot("{\"a\": 1e999}"), "snapshot is not valid JSON");
   expect_bad_input(parse_snapshot(std::string("{\"a\"\0: 1}", 9)), "snapshot is not valid JSON");
@@ -510,7 +512,7 @@ TEST(SnapshotJsonFile, BadFilesAreBadInputNamingTheFile) {
   expect_bad_input(load_snapshot_file(truncated), truncated + " is not valid JSON (line ");
 
   const std::string wrong = dir / "wrong.json";
-  json j = snapshot_to_json(rich_snapshot());
+  json j = snapshot_to_json(rich_snapshot(), 1);
   j["cpus"][1]["msrs"][3]["value"] = 5;
   std::ofstream(wrong) << j.dump();
   expect_bad_input(load_snapshot_file(wrong), wrong + ": cpus[1].msrs[3].value: expected hex string");
@@ -519,12 +521,12 @@ TEST(SnapshotJsonFile, BadFilesAreBadInputNamingTheFile) {
   j = snapshot_to_json(rich_snapshot());
   j["schema"] = "kvmprobe.snapshot/7";
   std::ofstream(newer) << j.dump();
-  expect_bad_input(load_snapshot_file(newer), "written by a newer kvmprobe (format 7 > 1)");
+  expect_bad_input(load_snapshot_file(newer), "written by a newer kvmprobe (format 7 > 2)");
 
   const std::string huge = dir / "huge.json";  // sparse: no disk space used, never read
   std::ofstream(huge).close();
   fs::resize_file(huge, kMaxSnapshotBytes + 1);
-  expect_bad_input(load_snapshot_file(huge), huge + " is larger than 256 MiB");
+  expect_bad_input(load_snapshot_file(huge), huge + " is larger than 64 MiB");
 }
 
 }  // namespace
