@@ -1027,6 +1027,7 @@ std::string parse_error_text(const std::string& what, std::size_t byte, std::str
 std::optional<std::string> long_token(std::string_view text) {
   constexpr std::size_t kMaxStringText = std::size_t{6} << 20, kMaxNumberText = 64;
   const std::size_t n = text.size();
+  std::size_t values = 0;
   for (std::size_t i = 0; i < n;) {
     const char c = text[i];
     if (c == '"') {
@@ -1045,6 +1046,10 @@ std::optional<std::string> long_token(std::string_view text) {
         return "has a number longer than " + std::to_string(kMaxNumberText) + " characters (line " +
                std::to_string(line_of(text, start)) + ")";
     } else {
+      // Values are counted here too (cheaply, as `{ [ , :` outside strings), so that a file
+      // of millions of tiny values is refused before it is parsed.
+      if ((c == ',' || c == ':' || c == '{' || c == '[') && ++values > kMaxJsonValues)
+        return "has more than 16 million JSON values";
       ++i;
     }
   }
