@@ -19,7 +19,7 @@
 #        KVMPROBE_MIGRATION_DIR=DIR  check these recordings instead (e.g. tests/data/migration)
 # Prints "time RUN N s" per guest, the wall time and "N passed, N failed, N skipped".
 set -euo pipefail
-VM_TEST_NAME=compat
+VM_TEST_NAME=${VM_TEST_NAME:-compat}
 export LC_ALL=C   # sort and join below must agree on the order
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -75,6 +75,12 @@ while read -r s d; do
   echo "     oracle: $(fact "$r" summary)"
   assert_eq "$p: oracle tried every MSR SRC lists" "$(summary "$r" src_listed)" "$(fact "$st" msr_index_count)"
   assert_eq "$p: SRC could read every MSR it lists (nothing skipped)" "$(summary "$r" skipped)" 0
+  # KVM's lists are the same on every boot of a guest: DST's list in the restore boot equals
+  # the one its own save boot recorded (two independent boots)
+  if [ -f "$rec/$d.state.txt" ]; then
+    assert_eq "$p: DST's index list equals its own save boot's" "$(fact "$r" dst_msr_index_list)" \
+      "$(fact "$rec/$d.state.txt" msr_index_list)"
+  fi
 
   if [ -z "$(gkey "$s")" ] || [ -z "$(gkey "$d")" ]; then
     fail "$p: both guests described in guests.txt" "$(cat "$rec/guests.txt" 2>/dev/null | wc -l) lines"; continue
