@@ -83,7 +83,7 @@ while read -r s d; do
   fi
 
   if [ -z "$(gkey "$s")" ] || [ -z "$(gkey "$d")" ]; then
-    fail "$p: both guests described in guests.txt" "$(cat "$rec/guests.txt" 2>/dev/null | wc -l) lines"; continue
+    fail "$p: both guests described in guests.txt" "$(wc -l <"$rec/guests.txt" 2>/dev/null || echo 0) lines"; continue
   fi
   same_model=0; [ "$(gkey "$s")" != "$(gkey "$d")" ] || same_model=1
   if [ $same_model = 1 ]; then

@@ -156,7 +156,9 @@ for g in "${needed[@]}"; do
   for p in "${PAIRS[@]}"; do
     [ "$(dst_of "$p")" = "$g" ] || continue
     s=$(src_of "$p")
-    [ -f "$(vm_out "save-$s")/state.txt" ] && [ "$(tail -n1 "$(vm_out "save-$s")/state.txt")" = end ] || continue
+    if [ ! -f "$(vm_out "save-$s")/state.txt" ] || [ "$(tail -n1 "$(vm_out "save-$s")/state.txt")" != end ]; then
+      continue
+    fi
     files+=(--file "$(vm_out "save-$s")/state.txt:/tmp/state-$s.txt")
     srcs+=" $s"
   done
