@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: `kvmprobe compat SRC DST` against a live migration oracle (issue 8). Boots the
-# guest pairs of record-migration.sh (6.1 <-> 6.12 on EPYC, EPYC <-> qemu64,+svm,
+# guest pairs of record-migration.sh (6.1 <-> 6.12 on EPYC, EPYC <-> qemu64,+svm on both,
 # EPYC <-> EPYC,-rdtscp, TSC 2000000 <-> 2000400 / 2100000 kHz, and two self pairs): in each
 # SRC guest a kvmprobe snapshot taken before kvm_amd loads and the state of a fresh vCPU
 # (migrate_oracle save); in each DST guest that state set on a fresh vCPU, MSR by MSR
@@ -121,10 +121,10 @@ while read -r s d; do
     *tsc2000400*)
       # arch/x86/kvm/x86.c: kvm_set_tsc_khz() (6.1): within tsc_tolerance_ppm (250), no scaling
       assert_match "$p: 200 ppm apart: TSC rate accepted" "$r" "^set_tsc_khz [0-9]+ accepted" ;;
-    6.1-epyc--6.1-qemu64-svm)
+    6.1-epyc--6.1-qemu64-svm|6.12-epyc--6.12-qemu64-svm)
       # arch/x86/kvm/x86.c: kvm_vcpu_ioctl_x86_set_xcrs() (6.1): -EINVAL without host XSAVE
       assert_match "$p: XCR0 refused on a host without XSAVE" "$r" "^set_xcr 0x0 0x[0-9a-f]+ rejected EINVAL$" ;;
-    6.1-qemu64-svm--6.1-epyc)
+    6.1-qemu64-svm--6.1-epyc|6.12-qemu64-svm--6.12-epyc)
       assert_match "$p: no XSAVE on SRC, no XCR to move" "$r" "^set_xcr none$" ;;
     6.1-epyc--6.1-epyc-nordtscp)
       # arch/x86/kvm/x86.c: kvm_init_msr_lists() (6.1): MSR_TSC_AUX only with RDTSCP or RDPID

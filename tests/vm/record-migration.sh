@@ -27,6 +27,7 @@ GUESTS=(
   "6.1-epyc-nordtscp    6.1  EPYC,-rdtscp tsc_early_khz=2000000"
   "6.1-epyc-tsc2000400  6.1  EPYC         tsc_early_khz=2000400"
   "6.1-epyc-tsc2100000  6.1  EPYC         tsc_early_khz=2100000"
+  "6.12-qemu64-svm      6.12 qemu64,+svm  tsc_early_khz=2000000"
 )
 # SRC--DST. 2000400 is 200 ppm above 2000000 (inside KVM's 250 ppm tolerance), 2100000 is
 # 5 % above (outside).
@@ -34,6 +35,7 @@ PAIRS=(
   6.1-epyc--6.12-epyc 6.12-epyc--6.1-epyc
   6.1-epyc--6.1-epyc 6.12-epyc--6.12-epyc
   6.1-epyc--6.1-qemu64-svm 6.1-qemu64-svm--6.1-epyc
+  6.12-epyc--6.12-qemu64-svm 6.12-qemu64-svm--6.12-epyc
   6.1-epyc--6.1-epyc-nordtscp 6.1-epyc-nordtscp--6.1-epyc
   6.1-epyc--6.1-epyc-tsc2000400 6.1-epyc-tsc2000400--6.1-epyc
   6.1-epyc--6.1-epyc-tsc2100000 6.1-epyc-tsc2100000--6.1-epyc
