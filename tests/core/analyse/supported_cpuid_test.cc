@@ -206,6 +206,40 @@ TEST(SupportedCpuid, SkylakeSpEmulatesUmipWithDescriptorExiting) {
   EXPECT_FALSE(s.has(feature("null-sel-clr-base"))) << "no leaf 0x80000021 below max 0x80000008";
 }
 
+// kvm_set_cpu_caps(): "if (!tdp_enabled || !boot_cpu_has(X86_FEATURE_OSPKE))
+// kvm_cpu_cap_clear(X86_FEATURE_PKU)" (6.1, 6.12).
+TEST(SupportedCpuid, PkuNeedsOspkeAndTdp) {
+  auto snap = collect::load_snapshot_file(
+      testing::test_data("snapshots/intel-xeon-8180-skylake-sp-vmx.json").string());
+  ASSERT_TRUE(snap.ok());
+  const KernelProfile& p = *find_profile("6.12");
+  EXPECT_FALSE(predict(*snap, p).has(feature("pku"))) << "the fixture's OSPKE (7.0:ECX[4]) is clear";
+  for (auto& l : snap->cpus.front().cpuid)
+    if (l.leaf == 7 && l.subleaf == 0) l.ecx |= 1u << 4;  // as on Linux, which sets CR4.PKE
+  EXPECT_TRUE(predict(*snap, p).has(feature("pku")));
+  EXPECT_FALSE(predict(*snap, p, {{"kvm_intel.ept", "N"}}).has(feature("pku"))) << "no TDP";
+}
+
+// vmx_set_cpu_caps(): "if (!cpu_has_vmx_rdtscp()) { clear RDTSCP; clear RDPID }".
+TEST(SupportedCpuid, RdtscpNeedsTheSecondaryRdtscpControl) {
+  auto snap = collect::load_snapshot_file(
+      testing::test_data("snapshots/intel-xeon-8180-skylake-sp-vmx.json").string());
+  ASSERT_TRUE(snap.ok());
+  const KernelProfile& p = *find_profile("6.1");
+  ASSERT_TRUE(predict(*snap, p).has(feature("rdtscp")));
+  bool cleared = false;
+  for (auto& m : snap->cpus.front().msrs)
+    if (m.index == 0x48b) {  // IA32_VMX_PROCBASED_CTLS2: allowed-1 in bits 63:32
+      m.value &= ~(1ull << (32 + 3));  // ENABLE_RDTSCP
+      cleared = true;
+    }
+  ASSERT_TRUE(cleared);
+  SupportedCpuid s = predict(*snap, p);
+  ASSERT_TRUE(s.evaluated) << s.not_evaluated;
+  EXPECT_FALSE(s.has(feature("rdtscp")));
+  EXPECT_FALSE(s.has(feature("rdpid")));
+}
+
 TEST(SupportedCpuid, AmdNestedOffHidesSvm) {
   auto snap = collect::load_snapshot_file(testing::test_data("cpuid/epyc-612.snapshot.json").string());
   ASSERT_TRUE(snap.ok());
