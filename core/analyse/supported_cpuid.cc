@@ -4,13 +4,12 @@
 // kvm_cpu_caps[word] = boot_cpu_data word & F() mask & raw CPUID (arch/x86/kvm/cpuid.c:
 // kvm_cpu_cap_mask(), 6.1 and 6.12), then the sets and clears. boot_cpu_data is what Linux made
 // of the raw CPUID at boot; the model derives the few synthetic features KVM consults from the
-// raw leaves, with the kernel rules cited where they are applied (Linux_boot below).
+// raw leaves, with the kernel rules cited where they are applied (LinuxBoot below).
 #include "core/analyse/supported_cpuid.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
 #include <optional>
 
 #include "core/analyse/cpu_facts.h"
@@ -122,7 +121,7 @@ constexpr CpuidFeature kFeatures[] = {
     {"srso-user-kernel-no", 0x80000021, 0, Reg::eax, 30},
 };
 
-std::uint32_t& reg_of(CpuidLeaf& l, Reg r) {
+std::uint32_t reg_of(const CpuidLeaf& l, Reg r) {
   switch (r) {
     case Reg::eax: return l.eax;
     case Reg::ebx: return l.ebx;
@@ -131,7 +130,6 @@ std::uint32_t& reg_of(CpuidLeaf& l, Reg r) {
   }
   return l.eax;
 }
-std::uint32_t reg_of(const CpuidLeaf& l, Reg r) { return reg_of(const_cast<CpuidLeaf&>(l), r); }
 
 bool bit(std::uint32_t v, unsigned b) { return ((v >> b) & 1u) != 0; }
 std::size_t idx(CapWord w) { return static_cast<std::size_t>(w); }
