@@ -229,25 +229,6 @@ TEST_F(BochsRecordings, KernelWithoutXsaveIsKnownNotUnknown) {
   if (!checked) GTEST_SKIP() << "no recording of a kernel that dropped XSAVE";
 }
 
-// VM_CR faults on Bochs' ryzen (Bochs 2.7 does not implement it); the kernel's rdmsrl() reads
-// 0 there, so kvm_amd loads. The model said "cannot tell" before (the fix this proved needed).
-TEST_F(BochsRecordings, VmCrFaultReadsAsZero) {
-  int checked = 0;
-  for (const auto& r : recs_) {
-    if (r.snap.cpus.empty()) continue;
-    const MsrRead* m = r.snap.cpus[0].find_msr(0xc0010114);
-    if (!m || m->status != ReadStatus::fault || r.one("cpu_vendor") != "AuthenticAMD") continue;
-    SCOPED_TRACE(r.name);
-    Report rep = analyse(r.snap, profile_for(r.snap));
-    const StepResult* b = rep.find_step("bios-lock");
-    ASSERT_NE(b, nullptr);
-    EXPECT_EQ(b->status, Status::ok) << b->summary;
-    EXPECT_EQ(rep.verdict.would_load, std::optional<bool>(true)) << rep.verdict.reason;
-    EXPECT_TRUE(r.loaded());
-    ++checked;
-  }
-  if (!checked) GTEST_SKIP() << "no recording with a faulting VM_CR on AMD";
-}
 
 }  // namespace
 }  // namespace kvmprobe
