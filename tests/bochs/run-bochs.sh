@@ -247,6 +247,8 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   if grep -aq 'Kernel panic' "$out/console.log" 2>/dev/null; then sleep 2; status=panic; break; fi
   sleep 1
 done
+# Bochs' own CPU time (utime + stime): what the run costs on an idle core
+cpu_ticks=$(awk '{print $14 + $15}' "/proc/$bpid/stat" 2>/dev/null || echo 0)
 kill -TERM -- "-$bpid" 2>/dev/null || kill -TERM "$bpid" 2>/dev/null || true
 sleep 0.3
 kill -KILL -- "-$bpid" 2>/dev/null || true
@@ -266,8 +268,9 @@ else
   tr -d '\r' <"$out/out.raw" >"$out/out.log"
 fi
 rm -f "$out/out.raw"
-printf 'kernel=%s kver=%s cpu=%s boot=%s wall_ms=%s status=%s exit=%s\n' \
-  "$series" "$kver" "$cpu" "$([ -n "$use_grub" ] && echo grub || echo isolinux)" "$ms" "$status" "${rc:-none}" >"$out/run.info"
+printf 'kernel=%s kver=%s cpu=%s boot=%s wall_ms=%s bochs_cpu_ms=%s status=%s exit=%s\n' \
+  "$series" "$kver" "$cpu" "$([ -n "$use_grub" ] && echo grub || echo isolinux)" "$ms" \
+  "$(( cpu_ticks * 1000 / $(getconf CLK_TCK) ))" "$status" "${rc:-none}" >"$out/run.info"
 
 [ -n "$rc" ] && [ "$status" = done ] && exit "$rc"
 case $status in
