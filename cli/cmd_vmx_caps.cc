@@ -62,6 +62,13 @@ void register_vmx_caps(CLI::App& app, GlobalOptions& g, Runner& run) {
         }
         VmxConfig vc = negotiate_vmx(cpu, p);
         if (vc.evaluated) {
+          // The control words setup_vmcs_config() settles on (vmcs_config.*_ctrl).
+          const std::pair<const char*, const NegotiatedControl*> used[] = {
+              {"IA32_VMX_PINBASED_CTLS", &vc.pin},   {"IA32_VMX_PROCBASED_CTLS", &vc.primary},
+              {"IA32_VMX_PROCBASED_CTLS2", &vc.secondary}, {"IA32_VMX_EXIT_CTLS", &vc.exit},
+              {"IA32_VMX_ENTRY_CTLS", &vc.entry}};
+          for (const auto& [name, n] : used)
+            if (c.contains(name) && !c[name].is_null()) c[name]["kvm_value"] = hex(n->value);
           c["vmcs_size"] = vc.vmcs_size;
           c["vmcs_memtype"] = vc.vmcs_memtype;
           c["ept_vpid_cap"] = hex(vc.ept_vpid_cap);

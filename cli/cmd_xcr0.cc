@@ -22,14 +22,17 @@ void register_xcr0(CLI::App& app, GlobalOptions& g, Runner& run) {
         auto opt_hex = [](std::optional<std::uint64_t> v) {
           return v ? nlohmann::json(hex(*v)) : nlohmann::json(nullptr);
         };
-        // Without XSAVE the CPU has no XCR0 at all: null here (KVM's internal host_xcr0 is 0).
+        // Without XSAVE (in the CPU, or in the running kernel) there is no XCR0: null here (KVM's
+        // internal host_xcr0 is 0).
         std::optional<bool> xsave;
         if (ctx.boot) xsave = has(*ctx.boot, cpuid::kXsave);
         nlohmann::json j = {{"schema", "kvmprobe.xcr0/1"},
                             {"profile", ctx.profile.id},
                             {"xsave", xsave.has_value() ? nlohmann::json(xsave.value()) : nlohmann::json(nullptr)},
-                            {"host_xcr0", xsave.has_value() && !xsave.value() ? nlohmann::json(nullptr)
-                                                                              : opt_hex(ctx.host_xcr0)},
+                            {"host_xcr0", (xsave.has_value() && !xsave.value()) ||
+                                                      (ctx.boot && kernel_dropped_xsave(*ctx.boot))
+                                                  ? nlohmann::json(nullptr)
+                                                  : opt_hex(ctx.host_xcr0)},
                             {"host_xcr0_features", ctx.host_xcr0 ? xfeature_names(*ctx.host_xcr0) : ""},
                             {"kvm_supported_xcr0_mask", hex(ctx.profile.supported_xcr0_mask)},
                             {"supported_xcr0", opt_hex(ctx.supported_xcr0)},

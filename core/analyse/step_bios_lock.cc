@@ -18,7 +18,8 @@ bool running_kernel_programs_feat_ctl(const AnalysisContext& ctx) {
 
 /// The vendor module is loaded and /dev/kvm answers: the firmware did not disable it.
 bool module_proves_enabled(const AnalysisContext& ctx) {
-  return ctx.snap.find_module(module_name(ctx.module)) && ctx.snap.kvm.openable &&
+  return vendor_module_state(ctx.snap, module_name(ctx.module)) == ModuleState::registered &&
+         ctx.snap.kvm.openable &&
          ctx.snap.kvm.api_version == 12;
 }
 
@@ -160,6 +161,14 @@ void bios_lock_svm(const AnalysisContext& ctx, StepResult& s) {
   for (const auto& cpu : ctx.snap.cpus) {
     const MsrRead* m = cpu.find_msr(0xc0010114);
     std::string where = fmt::format("cpu{}", cpu.cpu);
+    if (m && m->status == ReadStatus::fault) {
+      // The kernel reads VM_CR with plain rdmsrl(): the #GP is fixed up ("unchecked MSR access
+      // error") and the value reads as 0, so SVMDIS counts as clear.
+      // arch/x86/kvm/svm/svm.c: is_disabled() (6.1); arch/x86/kernel/cpu/amd.c: init_amd() (6.12)
+      s.evidence.push_back({"VM_CR (0xc0010114)", where, "",
+                            "rdmsr faults: the kernel's rdmsrl() reads 0, SVMDIS counts as clear"});
+      continue;
+    }
     if (!m || !m->ok()) {
       auto flag = cpu.has_linux_flag("svm");
       if (running_checks_at_boot && flag.value_or(false)) {

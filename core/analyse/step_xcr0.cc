@@ -27,11 +27,24 @@ std::string xfeature_names(std::uint64_t mask) {
   return out.empty() ? "none" : out;
 }
 
+bool kernel_dropped_xsave(const CpuRecord& cpu) {
+  // Linux sets CR4.OSXSAVE exactly when it keeps X86_FEATURE_XSAVE (fpu__init_cpu_xstate()), so
+  // CPUID's XSAVE with OSXSAVE clear and no "xsave" among the kernel's flags means it booted
+  // without XSAVE ("noxsave", or fpu__init_system_xstate() gave up, e.g. "XSAVE consistency
+  // problem"): arch/x86/kernel/fpu/xstate.c (6.1, 6.12).
+  return has(cpu, cpuid::kXsave).value_or(false) && has(cpu, cpuid::kOsxsave) == false &&
+         cpu.has_linux_flag("xsave") == false;
+}
+
 std::optional<std::uint64_t> host_xcr0(const CpuRecord& cpu) {
   auto xsave = has(cpu, cpuid::kXsave);
   if (!xsave) return std::nullopt;
   if (!*xsave) return 0;
-  return cpu.xcr0;  // nullopt when XGETBV was not executed (no OSXSAVE seen, imported dump)
+  if (cpu.xcr0) return cpu.xcr0;
+  // KVM reads XCR0 only if boot_cpu_has(X86_FEATURE_XSAVE); else its host XCR0 and supported
+  // XCR0 stay 0. arch/x86/kvm/x86.c: kvm_arch_init() (6.1), kvm_x86_vendor_init() (6.12)
+  if (kernel_dropped_xsave(cpu)) return 0;
+  return std::nullopt;  // XGETBV was not executed (no OSXSAVE seen, imported dump)
 }
 
 std::optional<std::uint64_t> supported_xcr0(const AnalysisContext& ctx) {
@@ -86,6 +99,10 @@ StepResult step_xcr0(const AnalysisContext& ctx) {
   }
   s.summary = fmt::format("host XCR0 {} → KVM supports {} ({})", hex(host), hex(sup), xfeature_names(sup));
   if (!xsave.value_or(false)) s.summary = "no XSAVE: host XCR0 0, KVM reports no XSAVE state";
+  if (kernel_dropped_xsave(cpu)) {
+    s.evidence.push_back({cpuid::kOsxsave.name, "cpu0", "", "clear, and no 'xsave' in the kernel's flags"});
+    s.summary = "the kernel runs without XSAVE (CPUID has it, OSXSAVE clear): no XCR0, KVM reports no XSAVE state";
+  }
   return s;
 }
 

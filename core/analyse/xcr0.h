@@ -9,6 +9,8 @@
 
 namespace kvmprobe {
 
+/// CPUID has XSAVE but the running kernel dropped it (OSXSAVE clear, no "xsave" flag).
+bool kernel_dropped_xsave(const CpuRecord& cpu);
 /// XCR0 as KVM reads it: XGETBV(0) when the CPU has XSAVE, 0 without XSAVE, nullopt when unknown.
 std::optional<std::uint64_t> host_xcr0(const CpuRecord& cpu);
 /// KVM's supported XCR0: host & profile mask, minus BNDREGS|BNDCSR without VMX MPX (never on SVM).

@@ -48,6 +48,13 @@ json list_to_json(const std::vector<T>& v, F one) {
   return a;
 }
 
+/// Where the CPU's CPUID came from (the same in every format).
+void cpuid_view_to_json(const CpuRecord& c, json& j) {
+  if (c.cpuid_view != CpuidView::unknown) j["cpuid_view"] = std::string(name_of(c.cpuid_view));
+  if (!c.cpuid_instruction_differs.empty())
+    j["cpuid_instruction_differs"] = list_to_json(c.cpuid_instruction_differs, leaf_to_json);
+}
+
 /// The CPU's facts other than its CPUID leaves, MSRs and flags (the same in every format).
 void cpu_registers_to_json(const CpuRecord& c, json& j) {
   if (c.xcr0) j["xcr0"] = hex(*c.xcr0);
@@ -61,6 +68,7 @@ json cpu_to_json(const CpuRecord& c) {
   json j = json::object();
   j["cpu"] = c.cpu;
   j["cpuid"] = list_to_json(c.cpuid, leaf_to_json);
+  cpuid_view_to_json(c, j);
   j["msrs"] = list_to_json(c.msrs, msr_to_json);
   cpu_registers_to_json(c, j);
   if (c.linux_flags) j["linux_flags"] = *c.linux_flags;
@@ -122,6 +130,7 @@ void cpus_to_compact_json(const std::vector<CpuRecord>& cpus, json& top) {
     for (const auto& l : c.cpuid) (per_cpu_leaf(l.leaf) ? own : shared).push_back(l);
     if (!shared.empty()) j["cpuid_set"] = leaf_sets.add(shared, leaf_key);
     if (!own.empty()) j["cpuid"] = list_to_json(own, leaf_to_json);
+    cpuid_view_to_json(c, j);
     if (!c.msrs.empty()) j["msr_set"] = msr_sets.add(c.msrs, msr_key);
     cpu_registers_to_json(c, j);
     if (c.linux_flags) j["linux_flags_set"] = flag_sets.add(*c.linux_flags, flag_key);
@@ -148,6 +157,7 @@ json kvm_to_json(const KvmDeviceInfo& k) {
   if (k.cap_tsc_control) j["cap_tsc_control"] = *k.cap_tsc_control;
   if (k.vcpu_tsc_khz) j["vcpu_tsc_khz"] = *k.vcpu_tsc_khz;
   if (k.supported_xcr0) j["supported_xcr0"] = hex(*k.supported_xcr0);
+  if (k.misc_registered) j["misc_registered"] = *k.misc_registered;
   return j;
 }
 
@@ -159,13 +169,13 @@ constexpr std::string_view kKeyOrder[] = {
     "kernel_version", "kernel_cmdline", "msr_backend", "is_root", "online_cpus",
     "cpuid_sets", "msr_sets", "linux_flags_sets", "cpus", "tsc", "perf", "modules",
     "configured_params", "param_origins", "kvm", "kernel_log", "kernel_log_read", "notes",
-    "cpu", "cpuid_set", "cpuid", "msr_set", "msrs", "xcr0", "cr0", "cr4", "efer", "linux_flags",
-    "linux_flags_set",
+    "cpu", "cpuid_set", "cpuid", "cpuid_view", "cpuid_instruction_differs", "msr_set", "msrs", "xcr0",
+    "cr0", "cr4", "efer", "linux_flags", "linux_flags_set",
     "leaf", "subleaf", "eax", "ebx", "ecx", "edx",
     "present", "openable", "open_error", "api_version", "msr_index_list", "feature_msr_list",
-    "cap_tsc_control", "vcpu_tsc_khz", "supported_xcr0",
+    "cap_tsc_control", "vcpu_tsc_khz", "supported_xcr0", "misc_registered",
     "index", "status", "value", "error",
-    "source", "khz", "exact", "detail", "hw_pmu", "pmu_name", "evidence", "name", "params"};
+    "source", "khz", "exact", "detail", "hw_pmu", "pmu_name", "evidence", "name", "builtin", "params"};
 
 std::size_t key_rank(const std::string& key) {
   for (std::size_t i = 0; i < std::size(kKeyOrder); ++i)
@@ -281,7 +291,11 @@ nlohmann::json snapshot_to_json(const Snapshot& s, int format) {
   j["perf"] = {{"hw_pmu", std::string(name_of(s.perf.hw_pmu))}, {"pmu_name", s.perf.pmu_name},
                {"evidence", s.perf.evidence}};
   json modules = json::array();
-  for (const auto& m : s.modules) modules.push_back({{"name", m.name}, {"params", m.params}});
+  for (const auto& m : s.modules) {
+    json e = {{"name", m.name}, {"params", m.params}};
+    if (m.builtin) e["builtin"] = true;
+    modules.push_back(std::move(e));
+  }
   j["modules"] = std::move(modules);
   j["configured_params"] = s.configured_params;
   j["param_origins"] = s.param_origins;

@@ -65,7 +65,7 @@ enum class Node : std::uint8_t {
 
 /// What a member or element holds.
 enum class Want : std::uint8_t {
-  string, boolean, uint, sint, hex32, hex64, status, tsc_source, tri,  // scalars
+  string, boolean, uint, sint, hex32, hex64, status, tsc_source, tri, cpuid_view,  // scalars
   object, array,                                                       // structures
 };
 
@@ -117,6 +117,8 @@ constexpr Member kCpuMembers[] = {
     {"cpuid_set", Want::uint, Node::skip, kMaxSnapshotCpus - 1},   // 8
     {"msr_set", Want::uint, Node::skip, kMaxSnapshotCpus - 1},     // 9
     {"linux_flags_set", Want::uint, Node::skip, kMaxSnapshotCpus - 1},  // 10
+    {"cpuid_view", Want::cpuid_view},                              // 11
+    {"cpuid_instruction_differs", Want::array, Node::leaves},      // 12
 };
 constexpr Member kLeafMembers[] = {
     {"leaf", Want::hex32, Node::skip, 0, true}, {"subleaf", Want::hex32, Node::skip, 0, true},
@@ -138,7 +140,8 @@ constexpr Member kTscMembers[] = {
 constexpr Member kPerfMembers[] = {
     {"hw_pmu", Want::tri}, {"pmu_name", Want::string}, {"evidence", Want::string}};
 constexpr Member kModuleMembers[] = {
-    {"name", Want::string, Node::skip, 0, true}, {"params", Want::object, Node::string_map}};
+    {"name", Want::string, Node::skip, 0, true}, {"params", Want::object, Node::string_map},
+    {"builtin", Want::boolean}};
 constexpr Member kKvmMembers[] = {
     {"present", Want::boolean},                                // 0
     {"openable", Want::boolean},                               // 1
@@ -150,6 +153,7 @@ constexpr Member kKvmMembers[] = {
     {"vcpu_tsc_khz", Want::uint, Node::skip, UINT64_MAX},      // 7
     {"supported_xcr0", Want::hex64},                           // 8
     {"error", Want::string},                                   // 9
+    {"misc_registered", Want::boolean},                        // 10
 };
 
 struct MemberTable {
@@ -213,7 +217,8 @@ struct Value {
 
 const char* expected(Want w) {
   switch (w) {
-    case Want::string: case Want::status: case Want::tsc_source: case Want::tri: return "string";
+    case Want::string: case Want::status: case Want::tsc_source: case Want::tri: case Want::cpuid_view:
+      return "string";
     case Want::boolean: return "true or false";
     case Want::uint: return "a non-negative integer";
     case Want::sint: return "an integer";
@@ -618,6 +623,7 @@ void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, st
         case 8: r.cpuid_set = x; return;
         case 9: r.msr_set = x; return;
         case 10: r.flags_set = x; return;
+        case 11: enumerated(kCpuidViewNames, c.cpuid_view); return;
         default: return;
       }
     }
@@ -635,7 +641,8 @@ void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, st
         default: if (charge_string(str)) s_.perf.evidence = std::move(str); return;
       }
     case Node::module:
-      if (charge_string(str)) module_.name = std::move(str);
+      if (f.member == 2) module_.builtin = x != 0;
+      else if (charge_string(str)) module_.name = std::move(str);
       return;
     case Node::kvm: {
       KvmDeviceInfo& k = s_.kvm;
@@ -648,6 +655,7 @@ void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, st
         case 7: k.vcpu_tsc_khz = x; return;
         case 8: k.supported_xcr0 = x; return;
         case 9: if (charge_string(str)) k.error = std::move(str); return;
+        case 10: k.misc_registered = x != 0; return;
         default: return;
       }
     }
@@ -702,7 +710,8 @@ bool SnapshotBuilder::open(bool is_array) {
         if (!charge(sizeof(std::vector<CpuidLeaf>))) return false;
         f.target = &leaf_sets_.emplace_back();
       } else {
-        f.target = &s_.cpus.back().cpuid;
+        CpuRecord& c = s_.cpus.back();
+        f.target = parent.member == 12 ? &c.cpuid_instruction_differs : &c.cpuid;
       }
       break;
     case Node::msrs:

@@ -149,6 +149,27 @@ TEST(Analyse, UnreadableMsrsAreUnknownNotZero) {
   EXPECT_FALSE(step(r, "bios-lock").missing.empty());
 }
 
+// A VM_CR read that faults (Bochs 2.7 implements no VM_CR: tests/bochs/README.md) is not
+// "cannot tell": the kernel's plain rdmsrl() has its #GP fixed up and reads 0, so SVMDIS counts
+// as clear (arch/x86/kvm/svm/svm.c: is_disabled() (6.1); arch/x86/kernel/cpu/amd.c: init_amd()
+// (6.12)). Unreadable (not root, no msr module) stays unknown.
+TEST(Analyse, FaultingVmCrReadsAsZeroInTheKernel) {
+  Snapshot s = load("amd-epyc-7713-svm.json");
+  for (auto& cpu : s.cpus)
+    for (auto& m : cpu.msrs)
+      if (m.index == 0xc0010114) m = {0xc0010114, ReadStatus::fault, 0, 5};
+  for (const char* v : {"6.1", "6.12"}) {
+    SCOPED_TRACE(v);
+    Report r = run(s, v);
+    EXPECT_EQ(step(r, "bios-lock").status, Status::ok) << step(r, "bios-lock").summary;
+    EXPECT_NE(r.verdict.refusal, Refusal::cannot_tell) << r.verdict.reason;
+  }
+  for (auto& cpu : s.cpus)
+    for (auto& m : cpu.msrs)
+      if (m.index == 0xc0010114) m.status = ReadStatus::unavailable;
+  EXPECT_EQ(step(run(s, "6.1"), "bios-lock").status, Status::unknown);
+}
+
 TEST(Analyse, AnotherVendorModuleLoadedIsEexist) {
   Snapshot s = load("amd-epyc-7713-svm.json");
   s.modules.push_back({"kvm_intel", {}});
