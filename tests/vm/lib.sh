@@ -146,6 +146,16 @@ vm_kernels() {
   done
 }
 
+# vm_kbuild_host_limit LABEL BUILD-LOG: prints why this host cannot build modules for LABEL at
+# all (a kbuild tool linked against a newer glibc, a flag this gcc lacks) and succeeds; fails
+# when the log shows no such limit (then the build failure is a real one).
+vm_kbuild_host_limit() {
+  local why
+  why=$(grep -m1 -oE "(version .GLIBC_[0-9.]+. not found|unrecognized command-line option [^;]*)" "$2" || true)
+  [ -n "$why" ] || return 1
+  echo "this host cannot build modules for $1 ($(kernel_var "$1" VER)): its kbuild needs a newer host ($why)"
+}
+
 # vm_build_driver LABEL OUTDIR: builds msr-driver's kvmprobe.ko (W=1) against LABEL's headers
 # into OUTDIR (log: OUTDIR/build.log); reuses it while msr-driver/ is unchanged. Status: 0 built,
 # 1 failed, 2 this host cannot build modules for that kernel at all; VM_DRIVER_WHY says why
@@ -159,12 +169,7 @@ vm_build_driver() {
   rm -rf "$b"; mkdir -p "$b"
   cp -r "$drv"/{Kbuild,Makefile,kvmprobe_msr.c,include} "$b/"
   make -C "$b" KDIR="$(kernel_var "$k" BUILD)" W=1 >"$b/build.log" 2>&1 && [ -f "$b/kvmprobe.ko" ] && return 0
-  local why
-  why=$(grep -m1 -oE "(version .GLIBC_[0-9.]+. not found|unrecognized command-line option [^;]*)" "$b/build.log" || true)
-  if [ -n "$why" ]; then
-    VM_DRIVER_WHY="this host cannot build modules for $k ($(kernel_var "$k" VER)): its kbuild needs a newer host ($why)"
-    return 2
-  fi
+  if VM_DRIVER_WHY=$(vm_kbuild_host_limit "$k" "$b/build.log"); then return 2; fi
   VM_DRIVER_WHY=$(grep -m1 -E 'error|Error' "$b/build.log" || tail -n1 "$b/build.log")
   return 1
 }
