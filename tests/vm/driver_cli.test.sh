@@ -43,7 +43,7 @@ vm_kernels
 if [ -z "${KVMPROBE_VM_REUSE:-}" ]; then
   tb=$(date +%s%N)
   for s in "${VM_KERNEL_LIST[@]}"; do
-    ( vm_build_driver "$s" "$VM_OUT_ROOT/ko-$s"; r=$?; echo "$r ${VM_DRIVER_WHY:-}" >"$VM_OUT_ROOT/ko-$s.rc" ) &
+    ( r=0; vm_build_driver "$s" "$VM_OUT_ROOT/ko-$s" || r=$?; echo "$r ${VM_DRIVER_WHY:-}" >"$VM_OUT_ROOT/ko-$s.rc" ) &
   done
   wait
   echo "time build-modules $(( ($(date +%s%N) - tb) / 1000000 )) ms"

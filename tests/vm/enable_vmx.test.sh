@@ -39,7 +39,7 @@ else
 fi
 vm_kernels
 for s in "${VM_KERNEL_LIST[@]}"; do
-  ( vm_build_driver "$s" "$W/driver-$s"; r=$?; echo "$r ${VM_DRIVER_WHY:-}" >"$W/driver-$s.rc" ) &
+  ( r=0; vm_build_driver "$s" "$W/driver-$s" || r=$?; echo "$r ${VM_DRIVER_WHY:-}" >"$W/driver-$s.rc" ) &
 done
 wait
 declare -A NODRV=()
