@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   register_provision(app, opts, run);
   register_restore(app, opts, run);
   register_driver(app, opts, run);
+  register_cpuid(app, opts, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
