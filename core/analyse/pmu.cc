@@ -78,6 +78,24 @@ void amd_counts(const CpuRecord& cpu, PmuCaps& c) {
   }
 }
 
+// The counts perf's vendor init (intel_pmu_init / amd_pmu_init) puts in x86_pmu, before the
+// hardware check that may then refuse to register the PMU.
+PmuCaps vendor_init_counts(const Snapshot& snap) {
+  PmuCaps c;
+  const CpuRecord* cpu = snap.boot_cpu();
+  if (!cpu) {
+    c.source = "no CPU recorded";
+    return c;
+  }
+  c.hybrid = has_or_false(*cpu, cpuid::kHybrid);
+  Vendor v = cpu_vendor(*cpu);
+  if (v == Vendor::amd || v == Vendor::hygon)
+    amd_counts(*cpu, c);
+  else
+    intel_counts(*cpu, c);
+  return c;
+}
+
 }  // namespace
 
 PmuCaps perf_pmu_caps(const Snapshot& snap) {
@@ -131,15 +149,21 @@ KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const Effecti
   };
 
   if (!p.enable_pmu_param) {
-    // 4.19-5.15: no switch; the filters use perf's counts as they are.
+    // 4.19-5.15: no switch; the filters use perf's counts as they are (PmuProfile:
+    // failed_hw_check_keeps_counts: a PMU perf refused after its vendor init still counts).
+    PmuCaps src = perf;
+    std::string how = perf.source;
+    if (p.failed_hw_check_keeps_counts && perf.perf_hw_pmu_known && !perf.perf_hw_pmu) {
+      src = vendor_init_counts(snap);
+      how = fmt::format("{}; x86_pmu keeps the vendor init's counts all the same: {}", perf.source, src.source);
+    }
     k.enable_pmu = true;
-    k.reason = fmt::format("kernel {} has no kvm.enable_pmu: the vPMU follows perf ({})",
-                           profile.id, perf.source);
-    k.counts_known = perf.counts_known;
-    k.version = perf.version;
-    k.gp = perf.gp;
-    k.fixed = perf.fixed;
-    k.perfmon_v2 = perf.perfmon_v2;
+    k.reason = fmt::format("kernel {} has no kvm.enable_pmu: the vPMU follows perf ({})", profile.id, how);
+    k.counts_known = src.counts_known;
+    k.version = src.version;
+    k.gp = src.gp;
+    k.fixed = src.fixed;
+    k.perfmon_v2 = src.perfmon_v2;
     return k;
   }
 

@@ -85,6 +85,10 @@ struct PmuProfile {
   unsigned gp_filter_limit = 0;       ///< F-GP limit min(limit, GP): 32 (5.x), 8 (6.1); 0 = none
   bool fixed_filtered = false;        ///< 6.6+: F-FIXED applies (else host RDMSR only)
   bool pmu_array_skippable = false;   ///< 6.6+: the whole PMU array is skipped when enable_pmu is 0
+  /// 5.x: perf's vendor init fills x86_pmu and a failed hardware check ("PMU not available due
+  /// to virtualization") leaves it filled, so KVM filters with the vendor's counts although perf
+  /// registered no hardware PMU (5.19+ clears x86_pmu on that path).
+  bool failed_hw_check_keeps_counts = false;
 };
 
 /// One KVM version's MSR lists.

@@ -248,7 +248,14 @@ constexpr const char* kSource =
     "linux-source 6.1.192 / 6.12.117 arch/x86/kvm/x86.c)";
 
 // kvm-init.md §6.6, 5.10/5.15: no kvm.enable_pmu; F-GP limit min(32, perf GP count).
-constexpr PmuProfile kPmu5x{.gp_filter_limit = 32};
+// arch/x86/events/core.c (5.10.262): init_hw_perf_events() returns after a failed
+// check_hw_exists() without clearing x86_pmu, and perf_get_x86_pmu_capability() copies
+// x86_pmu.num_counters as it is; kvm_init_msr_list() filters PERFCTR/EVENTSEL with that count.
+// Measured: bullseye's 5.10.262 under QEMU/TCG -cpu EPYC ("PMU not available due to
+// virtualization") keeps 0xc1-0xc4 and 0x186-0x189 (tests/data/snapshots/qemu-5.10-epyc-kvm.json).
+// 6.1 clears x86_pmu there (init_hw_perf_events(): goto out_bad_pmu, memset(&x86_pmu, 0)), so the
+// same guest on 6.1 keeps none. 5.15.0 predates that change too.
+constexpr PmuProfile kPmu5x{.gp_filter_limit = 32, .failed_hw_check_keeps_counts = true};
 // §6.6, 6.1: enable_pmu forced off for Intel version 0 or GP 0; version ≤ 2, fixed ≤ 3,
 // F-GP limit min(8, GP); fixed and other PMU rows host RDMSR only. 6.1.192 adds the hybrid rule
 // (x86.c/pmu.h kvm_init_pmu_capability in linux-source-6.1 6.1.192; absent in 6.1-rc7).

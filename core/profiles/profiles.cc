@@ -418,7 +418,13 @@ Result<ProfileChoice> choose_profile(const std::string& release, const std::stri
                       "kvmprobe models KVM from 4.19 on");
   std::string note = fmt::format("{}: profile {} (read from {})", how, best->id, best->tree.str());
   bool same_series = best->tree.major == v.major && best->tree.minor == v.minor;
-  if (!same_series)
+  const KernelVersion& newest = all.back().tree;
+  bool newer = v.major > newest.major || (v.major == newest.major && v.minor > newest.minor);
+  if (newer)  // e.g. sid moving past the newest profile: say so, the model may be out of date
+    note += fmt::format("; {}.{} is newer than every modelled KVM (newest: {}): profile {} is used, "
+                        "changes since {}.{} are not modelled",
+                        v.major, v.minor, all.back().id, best->id, newest.major, newest.minor);
+  else if (!same_series)
     note += fmt::format("; {}.{} itself is not modelled, the nearest modelled profile is used", v.major, v.minor);
   else if (best->tree.patch != v.patch && v.patch != 9999)
     note += "; stable backports between the two patch levels may differ";

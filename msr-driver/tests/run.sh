@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds kvmprobe.ko against Debian's 6.1 and 6.12 headers and tests it in QEMU (TCG) guests
-# booting those kernels. Needs root-free host tools only (qemu, busybox-static, kmod, cpio,
+# Builds kvmprobe.ko against the headers of each kernel tests/vm boots (bullseye's 5.10,
+# bookworm's 6.1 and 6.12, sid's newest: tests/vm/common.sh) and tests it in QEMU (TCG) guests
+# booting those kernels. A kernel this host cannot build modules for (sid: see
+# vm_build_driver in tests/vm/lib.sh) is a SKIP with the reason. Needs root-free host tools only (qemu, busybox-static, kmod, cpio,
 # gcc, make) and tests/vm/{fetch-kernels,run-guest}.sh; writes nothing into the source tree.
 #
 # Usage: msr-driver/tests/run.sh [--out DIR] [--no-checkpatch] [--only LABEL]
 #   --out DIR        keep builds and guest logs there (default: a temp dir, kept on failure)
 #   --no-checkpatch  skip scripts/checkpatch.pl (otherwise fetched once from linux-source-6.12)
 #   --only LABEL     run only guests whose label contains LABEL (e.g. 6.12, EPYC)
+#   (KVMPROBE_VM_KERNELS="6.1 5.10" limits the kernels, as for tests/vm)
 # Environment: FUZZ_ITERS (calls per fuzzer process, default 10000), FUZZ_PROCS (default 4),
 #              KVMPROBE_CHECKPATCH (path of checkpatch.pl to use), KVMPROBE_VM_CACHE.
 #
@@ -19,6 +22,8 @@ GUESTS=(
   "6.12-EPYC-smp2 6.12 EPYC 2 full"
   "6.12-Skylake-smp2 6.12 Skylake-Server-v4 2 quick"  # Intel vendor: IA32_FEATURE_CONTROL
   "6.1-qemu64-smp1 6.1 qemu64 1 quick"            # no XSAVE: XCR0 must not be reported
+  "5.10-EPYC-smp2 5.10 EPYC 2 full"
+  "sid-EPYC-smp2 sid EPYC 2 full"
 )
 # Prints PASS/FAIL lines, then "N passed, N failed"; exits 1 if anything failed.
 set -uo pipefail
@@ -47,6 +52,7 @@ passed=0 failed=0
 T_START=$(date +%s%N)
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+skip() { echo "SKIP $1: $2"; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 finish() {
   echo "TIME total $(ms_since "$T_START") ms"
@@ -59,13 +65,15 @@ finish() {
 
 # --- kernels ---
 t0=$(date +%s%N)
-if ! "$VM/fetch-kernels.sh" --quiet; then
-  fail fetch_kernels "tests/vm/fetch-kernels.sh failed"; finish
-fi
 # shellcheck source=../../tests/vm/common.sh
 CACHE=$(. "$VM/common.sh"; vm_cache_dir)
+if ! "$VM/fetch-kernels.sh" --quiet && [ ! -f "$CACHE/kernels.env" ]; then
+  fail fetch_kernels "tests/vm/fetch-kernels.sh failed"; finish
+fi
 # shellcheck source=/dev/null
 . "$CACHE/kernels.env"
+# shellcheck source=../../tests/vm/lib.sh
+VM_TEST_NAME=msr_driver . "$VM/lib.sh"   # kernel_var, vm_build_driver (its pass/fail are redefined below)
 echo "TIME fetch_kernels $(ms_since "$t0") ms"
 
 # --- host: header, module builds, checkpatch, guest programs ---
@@ -78,18 +86,33 @@ printf '#include "%s"\n' "$hdr" >"$out/hdr.c"
 if err=$(gcc -std=c99 -pedantic -fsyntax-only -Wall -Wextra -Werror "$out/hdr.c" 2>&1); then
   pass host.uapi_header_c99; else fail host.uapi_header_c99 "$err"; fi
 
-build_module() { # SERIES KDIR -> $out/build-SERIES/kvmprobe.ko
-  local b=$out/build-$1
-  rm -rf "$b"; mkdir -p "$b"
-  cp -r "$DRV"/{Kbuild,Makefile,kvmprobe_msr.c,include} "$b/"
-  make -C "$b" KDIR="$2" W=1 >"$b/build.log" 2>&1
-}
-declare -A KDIR=([6.1]=$K61_BUILD [6.12]=$K612_BUILD) KVERS=([6.1]=$K61_VER [6.12]=$K612_VER)
-for s in 6.1 6.12; do build_module "$s" "${KDIR[$s]}" & done
+# The kernels: every one in the list that was fetched (else a skip, a failure under CI=true).
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+skip() { echo "SKIP $1: $2"; }
+declare -A KDIR=() KVERS=()
+KERNELS=()
+# shellcheck disable=SC2086  # word list of labels
+for s in ${KVMPROBE_VM_KERNELS:-$VM_KERNEL_LABELS}; do
+  if [ -z "$(kernel_var "$s" VER)" ]; then
+    why="kernel $s could not be fetched: $(kernel_var "$s" ERROR)"
+    if [ "${CI:-}" = true ]; then fail "host.kernel_$s" "$why"; else skip "host.kernel_$s" "$why"; fi
+    continue
+  fi
+  KERNELS+=("$s"); KDIR[$s]=$(kernel_var "$s" BUILD); KVERS[$s]=$(kernel_var "$s" VER)
+done
+SRC=$REPO
+for s in "${KERNELS[@]}"; do
+  ( vm_build_driver "$s" "$out/build-$s"; r=$?; echo "$r ${VM_DRIVER_WHY:-}" >"$out/build-$s.rc" ) &
+done
 wait
-for s in 6.1 6.12; do
+BUILT=()
+for s in "${KERNELS[@]}"; do
   b=$out/build-$s
+  read -r brc bwhy <"$b.rc"
+  if [ "$brc" = 2 ]; then skip "host.build_${s}_W1" "$bwhy"; continue; fi
   if [ -f "$b/kvmprobe.ko" ]; then
+    BUILT+=("$s")
     pass "host.build_${s}_W1"
     if grep -qi 'warning' "$b/build.log"; then
       fail "host.build_${s}_no_warnings" "$(grep -i -m3 warning "$b/build.log")"
@@ -113,7 +136,7 @@ if command -v dkms >/dev/null; then
   cp -r "$DRV" "$dk/src/kvmprobe-$dver"
   rm -rf "$dk/src/kvmprobe-$dver/tests"
   dkms add "kvmprobe/$dver" --sourcetree "$dk/src" --dkmstree "$dk/tree" >"$dk/log" 2>&1
-  for s in 6.1 6.12; do
+  for s in "${BUILT[@]}"; do
     if dkms build "kvmprobe/$dver" -k "${KVERS[$s]}" --kernelsourcedir "${KDIR[$s]}" \
          --sourcetree "$dk/src" --dkmstree "$dk/tree" >>"$dk/log" 2>&1 &&
        [ -f "$dk/tree/kvmprobe/$dver/${KVERS[$s]}/x86_64/module/kvmprobe.ko" ]; then
@@ -206,7 +229,8 @@ report_guest() { # LABEL
 t0=$(date +%s%N)
 sel=()
 for g in "${GUESTS[@]}"; do
-  read -r label _ <<<"$g"
+  read -r label kern _ <<<"$g"
+  [[ " ${BUILT[*]} " == *" $kern "* ]] || continue    # not fetched or no module for it (said above)
   [ -z "$only" ] || [[ $label == *"$only"* ]] && sel+=("$g")
 done
 for ((i = 0; i < ${#sel[@]}; i += 2)); do

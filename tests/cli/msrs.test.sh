@@ -176,7 +176,7 @@ expect_rc 13 "--compare-kvm with an undecided prediction: exit 13, not 20"
 
 # --- real guests (tests/data/snapshots/qemu-*): the prediction from the snapshot taken before
 # any kvm module was loaded equals what KVM returned after modprobe in the same guest ----------
-for g in 6.1-epyc 6.1-qemu64-svm 6.12-epyc 6.12-qemu64-svm; do
+for g in 5.10-epyc 5.10-qemu64-svm 6.1-epyc 6.1-qemu64-svm 6.12-epyc 6.12-qemu64-svm 7.2-epyc 7.2-qemu64-svm; do
   before=$SNAPS/qemu-$g.json after=$SNAPS/qemu-$g-kvm.json
   if [[ ! -f $before || ! -f $after ]]; then
     skip "guest $g: --save-list equals live KVM" "recorded guest snapshots not in tests/data/snapshots"

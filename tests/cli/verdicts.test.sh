@@ -127,6 +127,12 @@ guest "Debian 6.1 guest with kvm_amd loaded" "$SNAPS/qemu-6.1-epyc-kvm.json" 0 6
 guest "Debian 6.12 guest, -cpu EPYC" "$SNAPS/qemu-6.12-epyc.json" 0 6.12
 guest "Debian 6.12 guest, -cpu EPYC,-svm (no SVM)" "$SNAPS/qemu-6.12-epyc-nosvm.json" 10 6.12
 guest "Debian 6.12 guest, -cpu qemu64,+svm" "$SNAPS/qemu-6.12-qemu64-svm.json" 0 6.12
+guest "Debian 11 (5.10.262) guest, -cpu EPYC" "$SNAPS/qemu-5.10-epyc.json" 0 5.10
+guest "Debian 11 (5.10.262) guest, -cpu EPYC,-svm (no SVM)" "$SNAPS/qemu-5.10-epyc-nosvm.json" 10 5.10
+guest "Debian 11 (5.10.262) guest, -cpu Skylake-Server-v4 (no VMX under TCG)" "$SNAPS/qemu-5.10-skylake-server-v4.json" 10 5.10
+guest "Debian sid (7.2.13) guest, -cpu EPYC: nearest profile 7.3" "$SNAPS/qemu-7.2-epyc.json" 0 7.3
+guest "Debian sid (7.2.13) guest, -cpu EPYC,-svm (no SVM)" "$SNAPS/qemu-7.2-epyc-nosvm.json" 10 7.3
+guest "Debian sid (7.2.13) guest with kvm_amd loaded" "$SNAPS/qemu-7.2-epyc-kvm.json" 0 7.3
 if [[ -f $SNAPS/qemu-6.1-epyc-kvm.json ]]; then
   kp check --from "$SNAPS/qemu-6.1-epyc-kvm.json" --json
   expect_json "guest with kvm_amd loaded: KVM usable now, through kvm_amd" \

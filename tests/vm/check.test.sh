@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: `kvmprobe check`, `xcr0` and `tsc` against real KVM in QEMU guests (issue 2's
-# proof). For each kernel (6.1, 6.12) and -cpu model, one guest:
+# proof). For each kernel (5.10, 6.1, 6.12, sid: the list in common.sh) and -cpu model, one guest:
 #   before any kvm module is loaded: modprobe msr; kvmprobe check / xcr0 / tsc --json=short;
 #   kvmprobe snapshot; `as-user kvmprobe check` (no MSR access);
 #   then modprobe the vendor module check named (pinned to CPU 0), see /sys/module/NAME, run
@@ -17,6 +17,8 @@
 #                                     loading) and qemu-<kernel>-<cpu>-kvm.json (after, with
 #                                     KVM's own answers; only where the module loaded)
 #        KVMPROBE_VM_JOBS=N           guests at once (default: nproc, at most 4)
+#        KVMPROBE_VM_KERNELS="6.1 sid" only these kernels (default: all; snapshots are named
+#                                     by series, so sid's are qemu-7.2-*.json today)
 #        VM_VERBOSE=1                 print guest output of failed checks
 #        KVMPROBE_VM_REUSE=1          boot nothing: re-check the last run's guest output
 # Prints "time RUN N s" per guest, the script's wall time and "N passed, N failed".
@@ -30,19 +32,22 @@ vm_take_kvmprobe "${1:-}"
 file_kind=$(head -c4 "$KP" | od -An -c | tr -d ' ')
 [ "$file_kind" = 177ELF ] || { echo "$bin is not an ELF binary"; echo "0 passed, 1 failed"; exit 1; }
 
-# The matrix: RUN KERNEL CPU SNAPSHOT-NAME EXTRA-CMDLINE
+# The matrix: RUN KERNEL CPU SNAPSHOT-NAME EXTRA-CMDLINE, four -cpu models on every kernel.
 # tsc_early_khz pins the guest's tsc_khz on half of the runs; the others calibrate (and later
-# refine) it themselves, so both ways of getting tsc_khz are covered.
-MATRIX=(
-  "epyc-61       6.1  EPYC              epyc              tsc_early_khz=2000000"
-  "qemu64svm-61  6.1  qemu64,+svm       qemu64-svm        -"
-  "epycnosvm-61  6.1  EPYC,-svm         epyc-nosvm        -"
-  "skylake-61    6.1  Skylake-Server-v4 skylake-server-v4 tsc_early_khz=2000000"
-  "epyc-612      6.12 EPYC              epyc              tsc_early_khz=2000000"
-  "qemu64svm-612 6.12 qemu64,+svm       qemu64-svm        -"
-  "epycnosvm-612 6.12 EPYC,-svm         epyc-nosvm        tsc_early_khz=2000000"
-  "skylake-612   6.12 Skylake-Server-v4 skylake-server-v4 -"
-)
+# refine) it themselves, so both ways of getting tsc_khz are covered (two patterns, alternating
+# between kernels, so each model sees both).
+vm_kernels
+MATRIX=()
+i=0
+for k in "${VM_KERNEL_LIST[@]}"; do
+  t=$(vm_kernel_tag "$k") e=tsc_early_khz=2000000
+  if [ $((i % 2)) -eq 0 ]; then p=("$e" - - "$e"); else p=("$e" - "$e" -); fi
+  MATRIX+=("epyc-$t $k EPYC epyc ${p[0]}"
+           "qemu64svm-$t $k qemu64,+svm qemu64-svm ${p[1]}"
+           "epycnosvm-$t $k EPYC,-svm epyc-nosvm ${p[2]}"
+           "skylake-$t $k Skylake-Server-v4 skylake-server-v4 ${p[3]}")
+  i=$((i + 1))
+done
 
 guest_script=$VM_OUT_ROOT/guest-script.sh
 { vm_guest_sec; cat <<'EOF'
@@ -127,7 +132,8 @@ for row in "${MATRIX[@]}"; do
   read -r run kern cpu snapname extra <<<"$row"
   o=$(vm_out "$run")
   c="$kern $cpu:"
-  echo "--- $run ($kern, -cpu $cpu${extra:+, $extra})"
+  series=$(kernel_var "$kern" SERIES)   # snapshot names: qemu-<series>-..., e.g. qemu-7.2-epyc.json
+  echo "--- $run ($kern = $(kernel_var "$kern" VER), -cpu $cpu${extra:+, $extra})"
   rc=$(vm_rc "$run")
   if [ "$rc" != 0 ]; then
     fail "$c guest script ran (exit 0)" "exit $rc$(sed -n '1s/^/: /p' "$o/harness.err" 2>/dev/null)" "$o/console.log"
@@ -245,8 +251,8 @@ for row in "${MATRIX[@]}"; do
         "$(json_get "$o/host-check2.json" verdict || echo "no JSON")" "$(json_get "$o/check2.txt" verdict)"
       if [ "$upd" = 1 ]; then
         mkdir -p "$snapdir"
-        cp "$o/post.json" "$snapdir/qemu-$kern-$snapname-kvm.json"
-        echo "     wrote tests/data/snapshots/qemu-$kern-$snapname-kvm.json"
+        cp "$o/post.json" "$snapdir/qemu-$series-$snapname-kvm.json"
+        echo "     wrote tests/data/snapshots/qemu-$series-$snapname-kvm.json"
       fi
     else
       fail "$c snapshot after loading is JSON" "$(head -c 200 "$o/snap2.txt")"
@@ -285,8 +291,8 @@ for row in "${MATRIX[@]}"; do
   cp "$o/snap.txt" "$o/pre.json"
   if [ "$upd" = 1 ]; then
     mkdir -p "$snapdir"
-    cp "$o/pre.json" "$snapdir/qemu-$kern-$snapname.json"
-    echo "     wrote tests/data/snapshots/qemu-$kern-$snapname.json"
+    cp "$o/pre.json" "$snapdir/qemu-$series-$snapname.json"
+    echo "     wrote tests/data/snapshots/qemu-$series-$snapname.json"
   fi
   hrc=0
   "$KP" check --from "$o/pre.json" --json >"$o/host-check.json" 2>"$o/host-check.err" || hrc=$?

@@ -28,11 +28,26 @@ with_lock() {
   ( flock 9; "$@" ) 9>"$f"
 }
 
-# kernel_prefix 6.1|6.12 -> K61|K612 (the variable prefix in kernels.env)
+# The kernels the VM tests boot, by label, oldest first (fetch-kernels.sh's SERIES): bullseye's
+# 5.10, bookworm's 6.1 and 6.12, sid's newest. Tests loop over these; kernels.env says which are
+# there (VM_KERNELS, PFX_VER) and why one is not (PFX_ERROR).
+VM_KERNEL_LABELS="5.10 6.1 6.12 sid"
+
+# kernel_prefix 5.10|6.1|6.12|sid -> K510|K61|K612|KSID (the variable prefix in kernels.env)
 kernel_prefix() {
   case $1 in
+    5.10) echo K510 ;;
     6.1) echo K61 ;;
     6.12) echo K612 ;;
+    sid) echo KSID ;;
     *) return 1 ;;
   esac
+}
+
+# kernel_var LABEL NAME: ${PFX_NAME} from the sourced kernels.env (empty when unset), e.g.
+# `kernel_var sid SERIES` -> 7.2, `kernel_var 5.10 BUILD` -> the kbuild directory.
+kernel_var() {
+  local p; p=$(kernel_prefix "$1") || return 1
+  local v=${p}_$2
+  echo "${!v:-}"
 }

@@ -117,13 +117,68 @@ assert_near() {
   if [ $((d * 100)) -le $(( $3 * $4 )) ]; then pass "$1"; else fail "$1" "got '$2', want '$3' ±$4%"; fi
 }
 
-# vm_kernels_env: source kernels.env (fetching the kernels first if needed).
+# vm_kernels_env: source kernels.env (fetching the kernels first if needed). A kernel that could
+# not be fetched has PFX_ERROR set instead of PFX_VER (see vm_kernels); fails only when there
+# is no kernels.env at all.
 vm_kernels_env() {
-  bash "$VM_DIR/fetch-kernels.sh" --quiet || { echo "fetch-kernels.sh failed" >&2; return 1; }
   local c; c=$(vm_cache_dir) || return 1
+  bash "$VM_DIR/fetch-kernels.sh" --quiet || [ -f "$c/kernels.env" ] ||
+    { echo "fetch-kernels.sh failed" >&2; return 1; }
   # shellcheck source=/dev/null
   . "$c/kernels.env"
 }
+
+# vm_kernels [LABEL...]: the kernels a test runs on, into the array VM_KERNEL_LIST: the given
+# labels, else ${KVMPROBE_VM_KERNELS:-$VM_KERNEL_LABELS} ("5.10 6.1 6.12 sid"). A kernel that
+# could not be fetched is left out with its reason: a failure under CI=true (CI must prove
+# every kernel), a skip elsewhere (e.g. offline).
+vm_kernels() {
+  vm_kernels_env || true
+  VM_KERNEL_LIST=()
+  local k why
+  # shellcheck disable=SC2086  # word lists of labels
+  for k in ${*:-${KVMPROBE_VM_KERNELS:-$VM_KERNEL_LABELS}}; do
+    if ! kernel_prefix "$k" >/dev/null; then fail "kernel '$k' is known" "not one of $VM_KERNEL_LABELS"; continue; fi
+    if [ -n "$(kernel_var "$k" VER)" ]; then VM_KERNEL_LIST+=("$k"); continue; fi
+    why="kernel $k ($(kernel_var "$k" SUITE)) could not be fetched: $(kernel_var "$k" ERROR)"
+    [ -n "$(kernel_var "$k" SUITE)" ] || why="kernel $k is not in kernels.env (fetch-kernels.sh failed)"
+    if [ "${CI:-}" = true ]; then fail "$why"; else skip "$why"; fi
+  done
+}
+
+# vm_kbuild_host_limit LABEL BUILD-LOG: prints why this host cannot build modules for LABEL at
+# all (a kbuild tool linked against a newer glibc, a flag this gcc lacks) and succeeds; fails
+# when the log shows no such limit (then the build failure is a real one).
+vm_kbuild_host_limit() {
+  local why
+  why=$(grep -m1 -oE "(version .GLIBC_[0-9.]+. not found|unrecognized command-line option [^;]*)" "$2" || true)
+  [ -n "$why" ] || return 1
+  echo "this host cannot build modules for $1 ($(kernel_var "$1" VER)): its kbuild needs a newer host ($why)"
+}
+
+# vm_build_driver LABEL OUTDIR: builds msr-driver's kvmprobe.ko (W=1) against LABEL's headers
+# into OUTDIR (log: OUTDIR/build.log); reuses it while msr-driver/ is unchanged. Status: 0 built,
+# 1 failed, 2 this host cannot build modules for that kernel at all; VM_DRIVER_WHY says why
+# (sid's kbuild tools are linked against sid's newer C library and its flags need gcc >= 14, a
+# Debian 12 host has glibc 2.36 and gcc 12).
+vm_build_driver() {
+  local k=$1 b=$2 drv=${SRC:-$REPO_ROOT}/msr-driver
+  VM_DRIVER_WHY=""
+  if [ -f "$b/kvmprobe.ko" ] && [ -z "$(find "$drv/Kbuild" "$drv/Makefile" "$drv/kvmprobe_msr.c" \
+       "$drv/include" -newer "$b/kvmprobe.ko" 2>/dev/null)" ]; then return 0; fi
+  rm -rf "$b"; mkdir -p "$b"
+  cp -r "$drv"/{Kbuild,Makefile,kvmprobe_msr.c,include} "$b/"
+  make -C "$b" KDIR="$(kernel_var "$k" BUILD)" W=1 >"$b/build.log" 2>&1 && [ -f "$b/kvmprobe.ko" ] && return 0
+  if VM_DRIVER_WHY=$(vm_kbuild_host_limit "$k" "$b/build.log"); then return 2; fi
+  VM_DRIVER_WHY=$(grep -m1 -E 'error|Error' "$b/build.log" || tail -n1 "$b/build.log")
+  return 1
+}
+
+# vm_has_kernel LABEL: LABEL is in VM_KERNEL_LIST.
+vm_has_kernel() { local k; for k in "${VM_KERNEL_LIST[@]}"; do [ "$k" != "$1" ] || return 0; done; return 1; }
+
+# vm_kernel_tag LABEL: a short tag for run names: 5.10 -> 510, 6.12 -> 612, sid -> sid.
+vm_kernel_tag() { echo "${1//./}"; }
 
 vm_summary() {
   local line="$VM_PASS passed, $VM_FAIL failed"

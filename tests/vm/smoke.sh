@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Proves the VM harness: for Debian's 6.1 and 6.12 kernels, boot with -cpu EPYC, load kvm_amd,
-# run kvm_oracle and compare with what docs/reference measured; load an out-of-tree module
+# Proves the VM harness: for each kernel of the list (5.10, 6.1, 6.12, sid: common.sh), boot with
+# -cpu EPYC, load kvm_amd, run kvm_oracle and compare with what was measured (qemu-testbed.md
+# for 6.1/6.12; sid's newest kernel moves, so its counts are not pinned); load an out-of-tree module
 # built against the cached headers; check the harness contract (exit codes, output capture,
 # timeout, non-root user). Prints the wall time of each guest and "N passed, N failed".
-# Usage: tests/vm/smoke.sh        (KVMPROBE_VM_JOBS=1 runs the guests one at a time)
+# Usage: tests/vm/smoke.sh        (KVMPROBE_VM_JOBS=1 runs the guests one at a time,
+#                                  KVMPROBE_VM_KERNELS="6.1 sid" a subset of the kernels)
 set -euo pipefail
 VM_TEST_NAME=smoke
 # shellcheck source=lib.sh
@@ -12,6 +14,10 @@ VM_TEST_NAME=smoke
 t0=$SECONDS
 vm_kernels_env || { echo "0 passed, 1 failed"; exit 1; }
 echo "fetch-kernels.sh (cached check): $((SECONDS - t0)) s"
+vm_kernels
+for k in "${VM_KERNEL_LIST[@]}"; do
+  echo "kernel $k: $(kernel_var "$k" VER) (Debian $(kernel_var "$k" DEBVER), $(kernel_var "$k" SUITE))"
+done
 
 # An out-of-tree module per kernel, built against the cached kbuild headers.
 mod_src=$(vm_out hello-src)
@@ -31,14 +37,15 @@ MODULE_LICENSE("GPL");
 EOF
 echo 'obj-m := vm_hello.o' >"$mod_src/Kbuild"
 declare -A hello_ko=()
-for k in 61 612; do
-  build_var=K${k}_BUILD
+for k in "${VM_KERNEL_LIST[@]}"; do
   d=$mod_src/$k; mkdir -p "$d"; cp "$mod_src/vm_hello.c" "$mod_src/Kbuild" "$d/"
-  if make -s -C "${!build_var}" M="$d" modules >"$d/build.log" 2>&1 && [ -f "$d/vm_hello.ko" ]; then
-    pass "out-of-tree module builds against $build_var"
+  if make -s -C "$(kernel_var "$k" BUILD)" M="$d" modules >"$d/build.log" 2>&1 && [ -f "$d/vm_hello.ko" ]; then
+    pass "out-of-tree module builds against $k's headers ($(kernel_var "$k" VER))"
     hello_ko[$k]=$d/vm_hello.ko
+  elif why=$(vm_kbuild_host_limit "$k" "$d/build.log"); then
+    skip "out-of-tree module builds against $k's headers" "$why"
   else
-    fail "out-of-tree module builds against $build_var" "$(grep -m1 -iE 'error|not found' "$d/build.log")"
+    fail "out-of-tree module builds against $k's headers" "$(grep -m1 -iE 'error|not found' "$d/build.log")"
   fi
 done
 
@@ -62,30 +69,35 @@ EOF
 
 jobs_max=${KVMPROBE_VM_JOBS:-$(nproc)}
 start_or_run() { if [ "$jobs_max" -gt 1 ]; then vm_start "$@"; else vm_run "$@"; fi; }
-for k in 61 612; do
-  series=${k/61/6.1}   # 61 -> 6.1, 612 -> 6.12
+running=()
+for k in "${VM_KERNEL_LIST[@]}"; do
   files=()
   [ -z "${hello_ko[$k]:-}" ] || files=(--file "${hello_ko[$k]}:/root/vm_hello.ko")
-  start_or_run "epyc-$k" --kernel "$series" --cpu EPYC "${files[@]}" --script "$guest_script"
+  if [ "$jobs_max" -gt 1 ] && [ "${#running[@]}" -ge "$jobs_max" ]; then vm_wait "${running[0]}"; running=("${running[@]:1}"); fi
+  start_or_run "epyc-$(vm_kernel_tag "$k")" --kernel "$k" --cpu EPYC "${files[@]}" --script "$guest_script"
+  running+=("epyc-$(vm_kernel_tag "$k")")
 done
-[ "$jobs_max" -le 1 ] || { vm_wait epyc-61; vm_wait epyc-612; }
+if [ "$jobs_max" -gt 1 ]; then for r in "${running[@]}"; do vm_wait "$r"; done; fi
 
-check_epyc() { # K SERIES WANT_MSR_COUNT
-  local run=epyc-$1 s=$2 o; o=$(vm_out "$run")
-  local ver_var=K${1}_VER
+check_epyc() { # LABEL WANT_MSR_COUNT WANT_FEATURE_LIST ('-': not pinned)
+  local s=$1 run o; run=epyc-$(vm_kernel_tag "$1"); o=$(vm_out "$run")
   assert_exit "$run" 0 "$s EPYC: guest script exits 0"
-  assert_eq "$s EPYC: KVER" "$(vm_field "$run" kver)" "${!ver_var}"
+  assert_eq "$s EPYC: KVER" "$(vm_field "$run" kver)" "$(kernel_var "$s" VER)"
   assert_eq "$s EPYC: VM_* environment" "$(vm_field "$run" vm)" "$s EPYC 2"
   assert_contains "$s EPYC: kvm_amd loads" "$o/out.log" "kvm_amd loaded"
   assert_contains "$s EPYC: kvm_intel does not" "$o/out.log" "kvm_intel not loaded"
   assert_contains "$s EPYC: msr module gives /dev/cpu/0/msr" "$o/out.log" "msr device present"
   assert_eq "$s EPYC: oracle exit" "$(vm_field "$run" oracle_exit)" 0
   assert_eq "$s EPYC: api_version" "$(vm_field "$run" api_version)" 12
-  assert_eq "$s EPYC: KVM_GET_MSR_INDEX_LIST count" "$(vm_field "$run" msr_index_count)" "$3"
+  local n; n=$(vm_field "$run" msr_index_count)
+  if [ "$2" != - ]; then assert_eq "$s EPYC: KVM_GET_MSR_INDEX_LIST count" "$n" "$2"
+  else assert_match "$s EPYC: KVM_GET_MSR_INDEX_LIST count is a number > 0 (not pinned)" \
+    "$o/out.log" '^msr_index_count [1-9][0-9]*$'; fi
   assert_eq "$s EPYC: list length matches count" \
-    "$(vm_field "$run" msr_index_list | wc -w)" "$3"
-  assert_eq "$s EPYC: feature MSR list" "$(vm_field "$run" feature_msr_list)" \
-    "0xc0011029 0x8b 0x10a 0x345"
+    "$(vm_field "$run" msr_index_list | wc -w)" "$n"
+  if [ "$3" != - ]; then assert_eq "$s EPYC: feature MSR list" "$(vm_field "$run" feature_msr_list)" "$3"
+  else assert_match "$s EPYC: feature MSR list starts with DE_CFG (rest not pinned)" \
+    "$o/out.log" '^feature_msr_list 0xc0011029 0x8b 0x10a 0x345'; fi
   assert_eq "$s EPYC: DE_CFG feature value" \
     "$(sed -n 's/^feature_msr 0xc0011029 //p' "$o/out.log")" 0x2
   assert_eq "$s EPYC: ARCH_CAPABILITIES feature value" \
@@ -107,8 +119,12 @@ check_epyc() { # K SERIES WANT_MSR_COUNT
   fi
   assert_not_contains "$s EPYC: no @@EXIT marker left in out.log" "$o/out.log" "@@EXIT"
 }
-check_epyc 61 6.1 97
-check_epyc 612 6.12 73
+# Measured in the guests: 6.1 and 6.12 in qemu-testbed.md, 5.10 here (bullseye 5.10.262). sid
+# moves on, so its numbers are not pinned (msrs.test.sh compares them with kvmprobe's model).
+declare -A want_count=([5.10]=101 [6.1]=97 [6.12]=73 [sid]=-)
+declare -A want_feat=([5.10]="0xc0011029 0x8b 0x10a 0x345" [6.1]="0xc0011029 0x8b 0x10a 0x345"
+                      [6.12]="0xc0011029 0x8b 0x10a 0x345" [sid]=-)
+for k in "${VM_KERNEL_LIST[@]}"; do check_epyc "$k" "${want_count[$k]}" "${want_feat[$k]}"; done
 
 # Harness contract: exit code passed through, output without final newline kept verbatim,
 # timeout -> 124, qemu failure -> 125.
@@ -128,6 +144,7 @@ EOF
 assert_exit badcpu 125 "a qemu failure gives 125"
 assert_contains "125 comes with a one-line reason" "$(vm_out badcpu)/harness.err" "no-such-cpu-model"
 
-echo "guest wall times: 6.1 EPYC $(vm_wall epyc-61) s, 6.12 EPYC $(vm_wall epyc-612) s," \
-  "6.1 qemu64 smp1 $(vm_wall exit7) s; whole smoke run $((SECONDS - t0)) s"
+walls=""
+for k in "${VM_KERNEL_LIST[@]}"; do walls+="$k EPYC $(vm_wall "epyc-$(vm_kernel_tag "$k")") s, "; done
+echo "guest wall times: ${walls}6.1 qemu64 smp1 $(vm_wall exit7) s; whole smoke run $((SECONDS - t0)) s"
 vm_summary

@@ -512,6 +512,56 @@ TEST(MsrLists, StepIsUnknownWithoutHostMsrsAndSaysWhy) {
   EXPECT_FALSE(s.remedy.empty());
 }
 
+// --- recorded guests of other kernel generations (tests/vm on bullseye 5.10 and sid) ----------
+
+Snapshot load_recorded(const std::string& name) {
+  auto s = collect::load_snapshot_file(testing::test_data("snapshots/" + name).string());
+  EXPECT_TRUE(s.ok()) << name << ": " << (s.ok() ? "" : s.error().detail);
+  return s.ok() ? *s : Snapshot{};
+}
+
+// bullseye's 5.10.262 under QEMU/TCG -cpu EPYC: perf refused the PMU ("PMU not available due to
+// virtualization") after amd_pmu_init had set 4 legacy counters, and 5.10 leaves x86_pmu as it is,
+// so KVM keeps PERFCTR0-3 and EVENTSEL0-3: 101 entries, where 6.1 on the same CPU gives 97.
+TEST(MsrLists, Bullseye510EpycKeepsFourPmuCountersPerfRefused) {
+  Snapshot snap = load_recorded("qemu-5.10-epyc-kvm.json");
+  ASSERT_TRUE(snap.kvm.msr_index_list.has_value());
+  ASSERT_EQ(snap.perf.hw_pmu, Tri::no) << "the recorded guest's perf has no hardware PMU";
+  auto choice = choose_profile(snap.kernel_release, snap.kernel_version);
+  ASSERT_TRUE(choice.ok());
+  EXPECT_EQ(choice->profile->id, "5.10") << choice->note;
+  Analyzer a(snap, *choice->profile);
+  MsrListsResult r = compute_msr_lists(a.ctx());
+  EXPECT_EQ(r.index_list.size(), 101u);
+  for (std::uint32_t i : {0xc1u, 0xc2u, 0xc3u, 0xc4u, 0x186u, 0x187u, 0x188u, 0x189u}) {
+    EXPECT_TRUE(has(r.index_list, i)) << std::hex << i;
+    EXPECT_TRUE(has(*snap.kvm.msr_index_list, i)) << std::hex << i << " (KVM's own list)";
+  }
+  for (std::uint32_t i : {0xc5u, 0x18au}) EXPECT_FALSE(has(r.index_list, i)) << std::hex << i;
+  EXPECT_EQ(r.index_list, *snap.kvm.msr_index_list);
+  // The same guest CPU under 6.1: perf's failed check clears x86_pmu, no counter is kept.
+  MsrListsResult r61 = msr_lists_for(snap, "6.1");
+  EXPECT_FALSE(has(r61.index_list, 0xc1));
+  EXPECT_FALSE(has(r61.index_list, 0x186));
+}
+
+// sid's 7.2 (modelled by the nearest profile, 7.3): lists as KVM's, PLATFORM_INFO a feature MSR.
+TEST(MsrLists, Sid72EpycMatchesKvm) {
+  Snapshot snap = load_recorded("qemu-7.2-epyc-kvm.json");
+  ASSERT_TRUE(snap.kvm.msr_index_list.has_value());
+  auto choice = choose_profile(snap.kernel_release, snap.kernel_version);
+  ASSERT_TRUE(choice.ok());
+  EXPECT_EQ(choice->profile->id, "7.3") << choice->note;
+  EXPECT_NE(choice->note.find("7.2 itself is not modelled"), std::string::npos) << choice->note;
+  Analyzer a(snap, *choice->profile);
+  MsrListsResult r = compute_msr_lists(a.ctx());
+  EXPECT_EQ(r.index_list.size(), 73u);
+  EXPECT_EQ(r.index_list, *snap.kvm.msr_index_list);
+  ASSERT_TRUE(snap.kvm.feature_msr_list.has_value());
+  EXPECT_EQ(r.feature_list, *snap.kvm.feature_msr_list);
+  EXPECT_TRUE(has(r.feature_list, 0xce));
+}
+
 // Recorded guests (tests/data/snapshots) that carry KVM's own answer: the model must equal it.
 TEST(MsrLists, RecordedSnapshotsMatchTheirKvmAnswer) {
   namespace fs = std::filesystem;

@@ -125,10 +125,29 @@ TEST(Pmu, LoadedModuleValueIsKvmsOwnAnswer) {
 }
 
 TEST(Pmu, KernelsWithoutTheParameterFollowPerf) {
-  KvmPmu k = pmu_for(qemu_epyc().build(), "5.15");
+  KvmPmu k = pmu_for(intel_host().build(), "5.15");
   EXPECT_EQ(k.enable_pmu, std::optional<bool>(true));
-  EXPECT_EQ(k.gp, 0u);
+  EXPECT_EQ(k.gp, 4u);
   EXPECT_TRUE(k.param_origin.empty());
+}
+
+// 5.x: perf refusing the PMU after its vendor init ("PMU not available due to virtualization",
+// as under QEMU/TCG) leaves x86_pmu filled, and KVM reads those counts (arch/x86/events/core.c:
+// init_hw_perf_events() (5.10.262)); 6.1 clears them. Measured in bullseye's 5.10 guest.
+TEST(Pmu, FiveXKeepsTheVendorCountsWhenPerfRefusedThePmu) {
+  SnapshotBuilder b = qemu_epyc();
+  b.bit(0x80000001, 0, Reg::ecx, 23, false);  // no PERFCTR_CORE: amd_pmu_init's 4 legacy counters
+  Snapshot s = b.build();
+  ASSERT_FALSE(perf_pmu_caps(s).perf_hw_pmu);
+  for (const char* id : {"5.10.7", "5.10", "5.15"}) {
+    KvmPmu k = pmu_for(s, id);
+    EXPECT_EQ(k.gp, 4u) << id;
+    EXPECT_NE(k.reason.find("keeps the vendor init's counts"), std::string::npos) << k.reason;
+  }
+  b.bit(0x80000001, 0, Reg::ecx, 23, true);   // PERFCTR_CORE: 6
+  EXPECT_EQ(pmu_for(b.build(), "5.10").gp, 6u);
+  EXPECT_EQ(pmu_for(s, "6.1").gp, 0u);
+  EXPECT_EQ(pmu_for(s, "6.1").enable_pmu, std::optional<bool>(false));
 }
 
 }  // namespace

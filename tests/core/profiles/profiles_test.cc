@@ -24,6 +24,23 @@ TEST(Profiles, ChoosesBySeriesAndPatchLevel) {
   EXPECT_EQ(chosen("7.3"), "7.3");
 }
 
+// A kernel newer than the newest profile (sid moving on) gets the newest profile, and the note
+// says that it is newer, not merely "not modelled".
+TEST(Profiles, NewerThanTheNewestProfileIsSaid) {
+  auto c = choose_profile("7.4.1+deb14-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 7.4.1-1 (2027-03-01)");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->profile->id, "7.3");
+  EXPECT_NE(c->note.find("7.4 is newer than every modelled KVM (newest: 7.3)"), std::string::npos) << c->note;
+  auto sid = choose_profile("7.2.13+deb14-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 7.2.13-1 (2026-10-28)");
+  ASSERT_TRUE(sid.ok());
+  EXPECT_EQ(sid->profile->id, "7.3");
+  EXPECT_NE(sid->note.find("7.2 itself is not modelled"), std::string::npos) << sid->note;
+  EXPECT_EQ(sid->note.find("newer than"), std::string::npos) << sid->note;
+  auto same = choose_profile("7.3.9");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->note.find("newer than"), std::string::npos) << same->note;
+}
+
 TEST(Profiles, RejectsGarbageAndAncientKernels) {
   EXPECT_EQ(chosen("banana").rfind("error: ", 0), 0u);
   EXPECT_EQ(chosen("3.10.0-1160.el7").rfind("error: ", 0), 0u);
