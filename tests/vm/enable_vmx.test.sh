@@ -125,7 +125,8 @@ facts before_probe
 sec write_msr provision_probe write msr
 sec apply_msr provision_probe apply msr /tmp/probe-msr.jsonl
 sec restore_msr kvmprobe restore --journal /tmp/probe-msr.jsonl
-insmod /root/kvmprobe.ko
+# The module's writes are off by default (issue 11 item 9): the enable path opts in.
+insmod /root/kvmprobe.ko allow_writes=1
 sec backend provision_probe backend
 sec write_driver provision_probe write driver
 sec apply_driver provision_probe apply driver /tmp/probe-driver.jsonl
