@@ -150,17 +150,17 @@ facts end
 rmmod kvmprobe
 fc() { dd if=/dev/cpu/$1/msr bs=1 skip=$((0x3a)) count=8 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
 standin() {
-  for n in 0 1; do
-    rm -f /dev/cpu/$n/msr
-    printf '\000\000\000\000\000\000\000\000' | dd of=/dev/cpu/$n/msr bs=1 seek=$((0x3a)) conv=notrunc 2>/dev/null
+  for c in 0 1; do
+    rm -f /dev/cpu/$c/msr
+    printf '\000\000\000\000\000\000\000\000' | dd of=/dev/cpu/$c/msr bs=1 seek=$((0x3a)) conv=notrunc 2>/dev/null
   done
 }
-for n in 1 2 3; do  # 1: inside phase 1; 2: between the phases; 3: inside the lock phase
+for k in 1 2 3; do  # 1: inside phase 1; 2: between the phases; 3: inside the lock phase (sec() uses $n)
   standin
-  sec kill$n provision_probe kill $n /root/kill$n.jsonl
-  echo "@@FC kill$n $(fc 0) $(fc 1)"
-  sec kill${n}_restore kvmprobe restore --journal /root/kill$n.jsonl
-  echo "@@FC kill${n}_restored $(fc 0) $(fc 1)"
+  sec kill$k provision_probe kill $k /root/kill$k.jsonl
+  echo "@@FC kill$k $(fc 0) $(fc 1)"
+  sec kill${k}_restore kvmprobe restore --journal /root/kill$k.jsonl
+  echo "@@FC kill${k}_restored $(fc 0) $(fc 1)"
 done
 exit 0
 EOF2
@@ -276,8 +276,8 @@ for row in "${MATRIX[@]}"; do
     assert_eq "$c faults: nothing written while locked out" "$(fact "$run" VMCR after_busy)" \
       "1000000000000000 1000000000000000"
     sec_rc "$run" full 1 "$c faults: journal on a full disk: exit 1"
-    sec_has "$run" full.err "$c faults: says the disk is full" "No space left on device"
-    sec_has "$run" full.err "$c faults: says nothing was written" "nothing was written"
+    sec_has "$run" full "$c faults: says the disk is full and nothing was written" \
+      "aborted: cannot append to journal /root/full/j.jsonl: No space left on device: nothing was written"
     assert_eq "$c faults: nothing written with a full disk" "$(fact "$run" VMCR after_full)" \
       "1000000000000000 1000000000000000"
   else
