@@ -5,8 +5,10 @@ set -euo pipefail
 build=(build-essential cmake pkg-config libcli11-dev libfmt-dev libcpuid-dev
        nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
 vm=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd strace cpu-checker)
+# The libFuzzer targets (fuzz/, ctest label fuzz) and the run-lock test (flock(1)).
+fuzz=(clang-14 libclang-rt-14-dev util-linux)
 pkgs=("${build[@]}")
-[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}")
+[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}" "${fuzz[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
