@@ -441,6 +441,19 @@ static int gwrite(int fd, int cpu, uint32_t msr, uint64_t set, uint64_t clear,
 	return xioctl(fd, KVMPROBE_IOC_GUARDED_WRITE, w);
 }
 
+static int vendor_is_amd(int vendor)
+{
+	return vendor == KVMPROBE_VENDOR_AMD || vendor == KVMPROBE_VENDOR_HYGON;
+}
+
+/* An allowed write on this CPU's vendor MSR (0x3a bit 2, or VM_CR.SVMDIS clear). */
+static int gwrite_own(int fd, int cpu, struct kvmprobe_guarded_write *w)
+{
+	if (vendor_is_amd(cpu_vendor()))
+		return gwrite(fd, cpu, KVMPROBE_MSR_VM_CR, 0, KVMPROBE_VM_CR_SVMDIS, w);
+	return gwrite(fd, cpu, 0x3a, KVMPROBE_FEAT_CTL_VMX_OUTSIDE_SMX, 0, w);
+}
+
 static void expect_write(int fd, const char *name, int want, int cpu, uint32_t msr,
 			 uint64_t set, uint64_t clear)
 {
@@ -475,8 +488,10 @@ static int cmd_refuse(void)
 	/* Malformed requests are EINVAL, unknown CPUs ENXIO. */
 	expect_write(fd, "refuse.write_empty_masks", -EINVAL, 0, 0x3a, 0, 0);
 	expect_write(fd, "refuse.write_overlap", -EINVAL, 0, 0x3a, 4, 4);
-	expect_write(fd, "refuse.write_cpu_huge", -ENXIO, 99999, 0x3a, 4, 0);
-	expect_write(fd, "refuse.write_cpu_minus1", -ENXIO, -1, 0x3a, 4, 0);
+	err = gwrite_own(fd, 99999, &w);
+	result(err == -ENXIO, "refuse.write_cpu_huge", "got %s", strerror(-err));
+	err = gwrite_own(fd, -1, &w);
+	result(err == -ENXIO, "refuse.write_cpu_minus1", "got %s", strerror(-err));
 	memset(&w, 0, sizeof(w));
 	w.msr = 0x3a;
 	w.set_mask = 4;
@@ -545,11 +560,6 @@ static int tainted_out_of_spec(void)
 		fclose(f);
 	}
 	return !!(t & (1ul << TAINT_CPU_OUT_OF_SPEC));
-}
-
-static int vendor_is_amd(int vendor)
-{
-	return vendor == KVMPROBE_VENDOR_AMD || vendor == KVMPROBE_VENDOR_HYGON;
 }
 
 static int cmd_write_tcg(void)
@@ -629,7 +639,7 @@ static int cmd_offline(int cpu)
 	s.cpu = cpu;
 	err = xioctl(fd, KVMPROBE_IOC_CPU_STATE, &s);
 	result(err == -ENXIO, "offline.cpu_state_enxio", "got %s", strerror(-err));
-	err = gwrite(fd, cpu, 0x3a, KVMPROBE_FEAT_CTL_VMX_OUTSIDE_SMX, 0, &w);
+	err = gwrite_own(fd, cpu, &w);
 	result(err == -ENXIO, "offline.write_enxio", "got %s", strerror(-err));
 	err = read_batch(fd, 0, &e, 1);
 	result(!err, "offline.cpu0_still_works", "got %s", strerror(-err));
