@@ -38,9 +38,7 @@ ExitCode compare_with_kvm(const GlobalOptions& g, const Snapshot& snap, const Ms
                                       fmt::format("the prediction is not exact, nothing to compare: {}",
                                                   r.missing.empty() ? "some candidates are undecided" : r.missing.front()),
                                       "record host MSRs as root (modprobe msr)"));
-  std::string loaded;
-  for (const char* m : {"kvm_intel", "kvm_amd", "kvm_pvm"})
-    if (snap.find_module(m)) loaded = m;
+  std::string loaded = registered_vendor_module(snap);
   if (!snap.kvm.msr_index_list)
     return report_error(g, make_error(ErrorKind::missing, "no live KVM answer to compare with (/dev/kvm not usable)",
                                       "load the vendor module and run as a user who can open /dev/kvm"));

@@ -26,5 +26,8 @@ void register_enable_vmx(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_provision(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_restore(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_driver(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_cpuid(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_compat(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_fleet(CLI::App& app, GlobalOptions& g, Runner& run);
 
 }  // namespace kvmprobe::cli

@@ -21,6 +21,8 @@ enum class ExitCode : int {
   not_permitted = 16,    ///< writing refused (not root, kernel lockdown, allow_writes); nothing changed
   expectation_unmet = 17,///< provision: applied, but an expectation of the profile is not met
   mismatch = 20,         ///< msrs --compare-kvm: prediction differs from live KVM
+  moves_with_losses = 21,///< compat: the guest moves only with named losses or conditions
+  incompatible = 22,     ///< compat: the destination's KVM rejects the guest's state
   internal = 70,         ///< a bug
   interrupted = 130,     ///< SIGINT
 };

@@ -31,7 +31,7 @@ size_t distance(const std::string& a, const std::string& b) {
 
 /// The first word that is neither an option nor an option's value, when it names no subcommand.
 std::string unknown_command(const CLI::App& app, int argc, char** argv, std::string& suggestion) {
-  static const char* with_value[] = {"--color", "--from", "--kernel", "--param", "--backend"};
+  static const char* with_value[] = {"--color", "--from", "--kernel", "--param", "--backend", "--src-kernel", "--dst-kernel"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") return {};
@@ -76,6 +76,9 @@ int main(int argc, char** argv) {
   register_provision(app, opts, run);
   register_restore(app, opts, run);
   register_driver(app, opts, run);
+  register_cpuid(app, opts, run);
+  register_compat(app, opts, run);
+  register_fleet(app, opts, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -13,6 +13,22 @@
 namespace kvmprobe {
 namespace {
 
+/// Why there is no /dev/kvm, from what the kernel left: a vendor module built in that did not
+/// bind, kvm loaded without a vendor module, or no KVM module at all.
+std::string no_dev_kvm_reason(const Snapshot& snap) {
+  for (const char* m : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
+    if (vendor_module_state(snap, m) != ModuleState::unbound) continue;
+    std::string line = module_log_line(snap, m);
+    return fmt::format("no /dev/kvm: {} is built in but did not bind{}", m,
+                       line.empty() ? std::string() : " (" + line + ")");
+  }
+  if (const LoadedModule* kvm = snap.find_module("kvm"))
+    return fmt::format("no /dev/kvm: kvm is {} but no vendor module registered",
+                       kvm->builtin ? "built in" : "loaded");
+  return "no /dev/kvm: no KVM module is loaded";
+}
+
+
 using StepFn = StepResult (*)(const AnalysisContext&);
 
 StepResult vendor_config(const AnalysisContext& ctx) {
@@ -73,9 +89,7 @@ Verdict decide(const Report& r, const AnalysisContext& ctx) {
     v.reason = fmt::format("{} would load with kernel {}", v.vendor_module, r.profile_id);
 
   const auto& kvm = ctx.snap.kvm;
-  std::string backing;
-  for (const char* m : {"kvm_intel", "kvm_amd", "kvm_pvm"})
-    if (ctx.snap.find_module(m)) backing = m;
+  std::string backing = registered_vendor_module(ctx.snap);
   if (ctx.snap.origin.rfind("import", 0) == 0) {
     v.usable_reason = "imported CPUID dump: /dev/kvm not recorded";
   } else if (kvm.openable && kvm.api_version == 12) {
@@ -92,7 +106,7 @@ Verdict decide(const Report& r, const AnalysisContext& ctx) {
     v.usable_reason = kvm.error.empty() ? "/dev/kvm does not answer as KVM API 12" : kvm.error;
   } else {
     v.kvm_usable = false;
-    v.usable_reason = "no /dev/kvm: no KVM module is loaded";
+    v.usable_reason = no_dev_kvm_reason(ctx.snap);
   }
   return v;
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/analyse/cpu_facts.h"
 #include "core/analyse/params.h"
@@ -39,6 +40,22 @@ struct AnalysisContext {
 
 /// "kvm_intel", "kvm_amd" or "".
 const char* module_name(VendorModule m);
+
+/// How one KVM vendor module stands on the snapshot's host.
+enum class ModuleState {
+  absent,        ///< not in /sys/module
+  registered,    ///< holds kvm_x86_ops: loaded as a module (a failed init unloads it), or
+                 ///< built in with KVM's misc device present
+  unbound,       ///< built in, but KVM's misc device does not exist: its init declined or failed
+};
+
+/// The state of vendor module \a name ("kvm_intel", "kvm_amd", "kvm_pvm"). A built-in module
+/// in a snapshot that did not record the misc device counts as registered (older snapshots).
+ModuleState vendor_module_state(const Snapshot& snap, std::string_view name);
+/// The registered vendor module ("kvm_pvm"...), or "" when none is.
+std::string registered_vendor_module(const Snapshot& snap);
+/// The last kernel log line of a module ("kvm-pvm: ... not binding"), or "".
+std::string module_log_line(const Snapshot& snap, std::string_view name);
 
 /// Substitute {cpu}, {module}, {loaded}, {entry}, {exit} in a profile message.
 std::string kvm_line(const std::string& pattern, unsigned cpu = 0, const std::string& loaded = {});

@@ -18,7 +18,8 @@ bool running_kernel_programs_feat_ctl(const AnalysisContext& ctx) {
 
 /// The vendor module is loaded and /dev/kvm answers: the firmware did not disable it.
 bool module_proves_enabled(const AnalysisContext& ctx) {
-  return ctx.snap.find_module(module_name(ctx.module)) && ctx.snap.kvm.openable &&
+  return vendor_module_state(ctx.snap, module_name(ctx.module)) == ModuleState::registered &&
+         ctx.snap.kvm.openable &&
          ctx.snap.kvm.api_version == 12;
 }
 

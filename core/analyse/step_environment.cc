@@ -2,6 +2,9 @@
 // running as a guest, /dev/kvm for this caller (kvm-init.md §7.1, §7.2, §7.3).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "core/analyse/step_util.h"
 #include "core/analyse/steps.h"
 
@@ -10,6 +13,47 @@ namespace {
 
 // Out-of-tree modules of other hypervisors that execute VMXON / set EFER.SVME themselves.
 constexpr const char* kOtherHypervisors[] = {"vboxdrv", "vmmon", "prl_hypervisor", "hax", "aehd"};
+
+/// "0x1, 0xb, 0x40000000" for a list of leaves (subleaf shown when not 0).
+std::string leaf_list(const std::vector<CpuidLeaf>& leaves) {
+  std::string out;
+  for (const CpuidLeaf& l : leaves) {
+    std::string one = l.subleaf ? fmt::format("{:#x}.{}", l.leaf, l.subleaf) : fmt::format("{:#x}", l.leaf);
+    if (out.find(one) == std::string::npos) out += (out.empty() ? "" : ", ") + one;
+  }
+  return out;
+}
+
+/// Evidence on whose view of CPUID was recorded, and where the two views disagreed.
+void cpuid_view_evidence(const Snapshot& snap, StepResult& s, std::vector<std::string>& notes) {
+  std::vector<unsigned> kernel, insn, differ;
+  std::vector<CpuidLeaf> leaves;
+  for (const CpuRecord& c : snap.cpus) {
+    if (c.cpuid_view == CpuidView::kernel) kernel.push_back(c.cpu);
+    if (c.cpuid_view == CpuidView::instruction) insn.push_back(c.cpu);
+    if (!c.cpuid_instruction_differs.empty()) {
+      differ.push_back(c.cpu);
+      leaves.insert(leaves.end(), c.cpuid_instruction_differs.begin(), c.cpuid_instruction_differs.end());
+    }
+  }
+  if (!kernel.empty())
+    s.evidence.push_back({"CPUID view", fmt::format("CPUs {}", cpu_list(kernel)), "/dev/cpu/N/cpuid",
+                          "the kernel's, what KVM sees"});
+  if (!insn.empty()) {
+    s.evidence.push_back({"CPUID view", fmt::format("CPUs {}", cpu_list(insn)), "cpuid instruction",
+                          "user mode: under some hypervisors it differs from the kernel's view, which KVM uses"});
+    notes.push_back("CPUID read in user mode (no /dev/cpu/N/cpuid): it may differ from the kernel's view");
+  }
+  if (!differ.empty()) {
+    std::sort(leaves.begin(), leaves.end(), [](const CpuidLeaf& a, const CpuidLeaf& b) {
+      return std::tie(a.leaf, a.subleaf) < std::tie(b.leaf, b.subleaf);
+    });
+    s.evidence.push_back({"CPUID instruction vs kernel", fmt::format("CPUs {}", cpu_list(differ)),
+                          leaf_list(leaves), "differ; the kernel's values were used"});
+    notes.push_back(fmt::format("user-mode CPUID differs from the kernel's on leaves {} (the kernel's were used)",
+                                leaf_list(leaves)));
+  }
+}
 
 }  // namespace
 
@@ -22,7 +66,17 @@ StepResult step_environment(const AnalysisContext& ctx) {
 
   // kvm_x86_ops already set by another vendor module.
   for (const char* other : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
-    if (want == other || !snap.find_module(other)) continue;
+    if (want == other) continue;
+    ModuleState state = vendor_module_state(snap, other);
+    if (state == ModuleState::unbound) {
+      // A built-in module that declined to bind left kvm_x86_ops unset: it blocks nothing.
+      std::string line = module_log_line(snap, other);
+      s.evidence.push_back({"built-in module", other, line, "built in but did not bind: blocks nothing"});
+      notes.push_back(fmt::format("{} is built in but did not bind{}", other,
+                                  line.empty() ? std::string(" (no /sys/class/misc/kvm)") : " (" + line + ")"));
+      continue;
+    }
+    if (state != ModuleState::registered) continue;
     s.evidence.push_back({"loaded module", other, "", "another KVM vendor module is registered"});
     if (!want.empty()) {
       s.kvm_log.push_back(kvm_line(p.msg.already_loaded, 0, other));
@@ -30,7 +84,7 @@ StepResult step_environment(const AnalysisContext& ctx) {
       s.remedy = fmt::format("unload it first (modprobe -r {})", other);
     }
   }
-  if (!want.empty() && snap.find_module(want)) {
+  if (!want.empty() && vendor_module_state(snap, want) == ModuleState::registered) {
     s.evidence.push_back({"loaded module", want, "", "already loaded"});
     notes.push_back(fmt::format("{} is already loaded", want));
   }
@@ -43,7 +97,7 @@ StepResult step_environment(const AnalysisContext& ctx) {
     if ((ctx.module == VendorModule::kvm_intel && vmxe) || (ctx.module == VendorModule::kvm_amd && svme))
       held.push_back(cpu.cpu);
   }
-  bool ours_loaded = !want.empty() && snap.find_module(want);
+  bool ours_loaded = !want.empty() && vendor_module_state(snap, want) == ModuleState::registered;
   if (!held.empty() && !ours_loaded) {
     std::string what = ctx.module == VendorModule::kvm_intel ? "CR4.VMXE" : "EFER.SVME";
     s.evidence.push_back({what, fmt::format("CPUs {}", cpu_list(held)), "set",
@@ -70,6 +124,9 @@ StepResult step_environment(const AnalysisContext& ctx) {
     }
   }
 
+  // Whose CPUID this analysis reads: KVM sees the kernel's view.
+  cpuid_view_evidence(snap, s, notes);
+
   // Guest of a hypervisor?
   if (ctx.boot) {
     std::string hv = hypervisor_vendor(*ctx.boot);
@@ -79,7 +136,8 @@ StepResult step_environment(const AnalysisContext& ctx) {
       if (hv == "Microsoft Hv") notes.push_back("on Hyper-V KVM may use the enlightened VMCS");
     }
   }
-  if (snap.find_module("kvm_pvm")) notes.push_back("kvm_pvm provides KVM without VMX/SVM");
+  if (vendor_module_state(snap, "kvm_pvm") == ModuleState::registered)
+    notes.push_back("kvm_pvm provides KVM without VMX/SVM");
 
   // /dev/kvm for this caller.
   const auto& kvm = snap.kvm;

@@ -196,10 +196,15 @@ void collect_cpus(const CollectOptions& opt, Sources& src, DriverStateSource* dr
     CpuRecord r;
     r.cpu = cpu;
     auto leaves = enumerate_cpuid(*src.cpuid, cpu, s.notes);
-    if (leaves)
+    if (leaves) {
       r.cpuid = std::move(*leaves);
-    else
+      r.cpuid_view = src.cpuid->view(cpu);
+      // Only leaves that were recorded (enumeration also probes leaves it does not keep).
+      for (CpuidLeaf& l : src.cpuid->take_differences(cpu))
+        if (r.find_cpuid(l.leaf, l.subleaf)) r.cpuid_instruction_differs.push_back(l);
+    } else {
       s.notes.push_back(cpu_prefix(cpu) + "CPUID unreadable: " + leaves.error().detail);
+    }
     r.msrs = read_msrs(backend, backend_err, cpu, cpu == s.online_cpus.front());
     if (driver) record_driver_state(*driver, r, s);
     // XGETBV raises #UD unless CR4.OSXSAVE, which CPUID.1:ECX[27] mirrors (SDM vol. 2, XGETBV).
@@ -349,6 +354,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
   collect_configured_params(*src.fs, s);
   background.join();
   s.kvm = std::move(kvm_info);
+  s.kvm.misc_registered = src.fs->exists("/sys/class/misc/kvm");
   std::vector<std::string> log_lines;
   if (log_read) {
     s.kernel_log_read = true;

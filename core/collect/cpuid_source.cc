@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "core/collect/cpu_list.h"
 
@@ -82,7 +83,38 @@ Result<CpuidLeaf> AutoCpuidSource::cpuid(unsigned cpu, std::uint32_t leaf, std::
     if (err != 0) fallbacks_[err].push_back(cpu);
     it = decided_.emplace(cpu, err == 0).first;
   }
-  return it->second ? dev_.cpuid(cpu, leaf, subleaf) : insn_.cpuid(cpu, leaf, subleaf);
+  if (!it->second) return insn_.cpuid(cpu, leaf, subleaf);
+  auto kernel = dev_.cpuid(cpu, leaf, subleaf);
+  if (!kernel) return kernel;
+  // The same leaf from user mode on the same CPU (the instruction pins; a failed pin skips it).
+  if (auto user = insn_.cpuid(cpu, leaf, subleaf)) {
+    if (user->eax != kernel->eax || user->ebx != kernel->ebx || user->ecx != kernel->ecx ||
+        user->edx != kernel->edx)
+      differences_[cpu].push_back(*user);
+  }
+  return kernel;
+}
+
+CpuidView AutoCpuidSource::view(unsigned cpu) const {
+  auto it = decided_.find(cpu);
+  if (it == decided_.end()) return CpuidView::unknown;
+  return it->second ? CpuidView::kernel : CpuidView::instruction;
+}
+
+std::vector<CpuidLeaf> AutoCpuidSource::take_differences(unsigned cpu) {
+  auto it = differences_.find(cpu);
+  if (it == differences_.end()) return {};
+  std::vector<CpuidLeaf> out = std::move(it->second);
+  differences_.erase(it);
+  std::sort(out.begin(), out.end(), [](const CpuidLeaf& a, const CpuidLeaf& b) {
+    return std::tie(a.leaf, a.subleaf) < std::tie(b.leaf, b.subleaf);
+  });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const CpuidLeaf& a, const CpuidLeaf& b) {
+                          return a.leaf == b.leaf && a.subleaf == b.subleaf;
+                        }),
+            out.end());
+  return out;
 }
 
 void AutoCpuidSource::drain_notes(std::vector<std::string>& out) {

@@ -33,6 +33,7 @@ class DevCpuidSource final : public CpuidSource {
   void finish() override {
     if (pinner_) pinner_->restore();
   }
+  CpuidView view(unsigned) const override { return CpuidView::kernel; }
 
  private:
   struct Node {
@@ -50,13 +51,17 @@ class InstructionCpuidSource final : public CpuidSource {
   explicit InstructionCpuidSource(CpuPinner& pinner) : pinner_(pinner) {}
   Result<CpuidLeaf> cpuid(unsigned cpu, std::uint32_t leaf, std::uint32_t subleaf) override;
   void finish() override { pinner_.restore(); }
+  CpuidView view(unsigned) const override { return CpuidView::instruction; }
 
  private:
   CpuPinner& pinner_;
 };
 
 /// The device when it opens for that CPU, else the pinned instruction; notes which CPUs fell
-/// back and why (one note per distinct reason).
+/// back and why (one note per distinct reason). With the device, each leaf is also executed by
+/// the pinned instruction and the leaves where the two views differ are kept: under some
+/// hypervisors (PVM) user-mode CPUID is answered differently from the kernel's, and only the
+/// kernel's view is what KVM sees.
 class AutoCpuidSource final : public CpuidSource {
  public:
   AutoCpuidSource(DevCpuidSource& dev, InstructionCpuidSource& insn) : dev_(dev), insn_(insn) {}
@@ -66,10 +71,13 @@ class AutoCpuidSource final : public CpuidSource {
     dev_.finish();
     insn_.finish();
   }
+  CpuidView view(unsigned cpu) const override;
+  std::vector<CpuidLeaf> take_differences(unsigned cpu) override;
 
  private:
   DevCpuidSource& dev_;
   InstructionCpuidSource& insn_;
+  std::map<unsigned, std::vector<CpuidLeaf>> differences_;  ///< cpu -> instruction's values
   std::map<int, std::vector<unsigned>> fallbacks_;  ///< errno -> CPUs that used the instruction
   std::map<unsigned, bool> decided_;                ///< cpu -> uses the device
 };

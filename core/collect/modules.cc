@@ -162,6 +162,9 @@ void collect_loaded_modules(SysfsReader& fs, Snapshot& snap) {
     if (!fs.exists(dir)) continue;
     LoadedModule m;
     m.name = std::string(name);
+    // kernel/module/sysfs.c: only loadable modules get initstate; built-in ones with
+    // parameters still have /sys/module/NAME/parameters (kernel/params.c).
+    m.builtin = !fs.exists(dir + "/initstate");
     std::vector<std::string> unreadable;
     if (auto params = fs.list_dir(dir + "/parameters")) {
       for (const std::string& p : *params) {

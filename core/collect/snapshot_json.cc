@@ -27,14 +27,21 @@ json hex_list(const std::vector<std::uint32_t>& v) {
   return a;
 }
 
+json leaves_to_json(const std::vector<CpuidLeaf>& v) {
+  json leaves = json::array();
+  for (const auto& l : v)
+    leaves.push_back({{"leaf", hex(l.leaf)}, {"subleaf", hex(l.subleaf)}, {"eax", hex(l.eax)},
+                      {"ebx", hex(l.ebx)}, {"ecx", hex(l.ecx)}, {"edx", hex(l.edx)}});
+  return leaves;
+}
+
 json cpu_to_json(const CpuRecord& c) {
   json j = json::object();
   j["cpu"] = c.cpu;
-  json leaves = json::array();
-  for (const auto& l : c.cpuid)
-    leaves.push_back({{"leaf", hex(l.leaf)}, {"subleaf", hex(l.subleaf)}, {"eax", hex(l.eax)},
-                      {"ebx", hex(l.ebx)}, {"ecx", hex(l.ecx)}, {"edx", hex(l.edx)}});
-  j["cpuid"] = std::move(leaves);
+  j["cpuid"] = leaves_to_json(c.cpuid);
+  if (c.cpuid_view != CpuidView::unknown) j["cpuid_view"] = std::string(name_of(c.cpuid_view));
+  if (!c.cpuid_instruction_differs.empty())
+    j["cpuid_instruction_differs"] = leaves_to_json(c.cpuid_instruction_differs);
   json msrs = json::array();
   for (const auto& m : c.msrs) {
     json e = {{"index", hex(m.index)}, {"status", std::string(name_of(m.status))}};
@@ -60,6 +67,7 @@ json kvm_to_json(const KvmDeviceInfo& k) {
   if (k.cap_tsc_control) j["cap_tsc_control"] = *k.cap_tsc_control;
   if (k.vcpu_tsc_khz) j["vcpu_tsc_khz"] = *k.vcpu_tsc_khz;
   if (k.supported_xcr0) j["supported_xcr0"] = hex(*k.supported_xcr0);
+  if (k.misc_registered) j["misc_registered"] = *k.misc_registered;
   return j;
 }
 
@@ -70,12 +78,12 @@ constexpr std::string_view kKeyOrder[] = {
     "schema", "origin", "tool_version", "taken_at", "hostname", "kernel_release",
     "kernel_version", "kernel_cmdline", "msr_backend", "is_root", "online_cpus", "cpus", "tsc", "perf", "modules",
     "configured_params", "param_origins", "kvm", "kernel_log", "kernel_log_read", "notes",
-    "cpu", "cpuid", "msrs", "xcr0", "cr0", "cr4", "efer", "linux_flags",
+    "cpu", "cpuid", "cpuid_view", "cpuid_instruction_differs", "msrs", "xcr0", "cr0", "cr4", "efer", "linux_flags",
     "leaf", "subleaf", "eax", "ebx", "ecx", "edx",
     "present", "openable", "open_error", "api_version", "msr_index_list", "feature_msr_list",
-    "cap_tsc_control", "vcpu_tsc_khz", "supported_xcr0",
+    "cap_tsc_control", "vcpu_tsc_khz", "supported_xcr0", "misc_registered",
     "index", "status", "value", "error",
-    "source", "khz", "exact", "detail", "hw_pmu", "pmu_name", "evidence", "name", "params"};
+    "source", "khz", "exact", "detail", "hw_pmu", "pmu_name", "evidence", "name", "builtin", "params"};
 
 std::size_t key_rank(const std::string& key) {
   for (std::size_t i = 0; i < std::size(kKeyOrder); ++i)
@@ -271,7 +279,11 @@ nlohmann::json snapshot_to_json(const Snapshot& s) {
   j["perf"] = {{"hw_pmu", std::string(name_of(s.perf.hw_pmu))}, {"pmu_name", s.perf.pmu_name},
                {"evidence", s.perf.evidence}};
   json modules = json::array();
-  for (const auto& m : s.modules) modules.push_back({{"name", m.name}, {"params", m.params}});
+  for (const auto& m : s.modules) {
+    json e = {{"name", m.name}, {"params", m.params}};
+    if (m.builtin) e["builtin"] = true;
+    modules.push_back(std::move(e));
+  }
   j["modules"] = std::move(modules);
   j["configured_params"] = s.configured_params;
   j["param_origins"] = s.param_origins;

@@ -28,6 +28,12 @@ inline constexpr EnumName<TscSource> kTscSourceNames[] = {
     {"cpuinfo_mhz", TscSource::cpuinfo_mhz}, {"hypervisor_leaf", TscSource::hypervisor_leaf},
 };
 
+inline constexpr EnumName<CpuidView> kCpuidViewNames[] = {
+    {"unknown", CpuidView::unknown},
+    {"kernel", CpuidView::kernel},
+    {"instruction", CpuidView::instruction},
+};
+
 inline constexpr EnumName<Tri> kTriNames[] = {
     {"no", Tri::no},
     {"yes", Tri::yes},
@@ -53,5 +59,6 @@ constexpr std::optional<E> enum_value(const EnumName<E> (&table)[N], std::string
 inline std::string_view name_of(ReadStatus v) { return enum_name(kReadStatusNames, v); }
 inline std::string_view name_of(TscSource v) { return enum_name(kTscSourceNames, v); }
 inline std::string_view name_of(Tri v) { return enum_name(kTriNames, v); }
+inline std::string_view name_of(CpuidView v) { return enum_name(kCpuidViewNames, v); }
 
 }  // namespace kvmprobe::collect

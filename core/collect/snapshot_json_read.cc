@@ -229,15 +229,12 @@ int read_schema(Reader& r, const json& doc) {
   return version;
 }
 
-CpuRecord read_cpu(Reader& r, const json& j, const std::string& path) {
-  CpuRecord c;
-  if (!r.object(&j, path)) return c;
-  c.cpu = static_cast<unsigned>(
-      r.unsigned_int(r.member(j, "cpu", path, true), at(path, "cpu"), kMaxSnapshotCpus - 1));
-
+/// A list of CPUID leaves (member \a key of \a j), duplicates refused.
+std::vector<CpuidLeaf> read_leaves(Reader& r, const json& j, const std::string& path, const char* key) {
+  std::vector<CpuidLeaf> out;
   std::set<std::pair<std::uint32_t, std::uint32_t>> seen_leaves;
-  const std::string lpath = at(path, "cpuid");
-  if (const json* a = r.array(r.member(j, "cpuid", path), lpath, kMaxCpuidLeavesPerCpu, "leaves")) {
+  const std::string lpath = at(path, key);
+  if (const json* a = r.array(r.member(j, key, path), lpath, kMaxCpuidLeavesPerCpu, "leaves")) {
     for (std::size_t i = 0; i < a->size() && r.ok(); ++i) {
       const json& e = (*a)[i];
       const std::string p = at(lpath, i);
@@ -254,9 +251,23 @@ CpuRecord read_cpu(Reader& r, const json& j, const std::string& path) {
         std::snprintf(buf, sizeof buf, "duplicate leaf 0x%x subleaf 0x%x", l.leaf, l.subleaf);
         r.fail(p, buf);
       }
-      c.cpuid.push_back(l);
+      out.push_back(l);
     }
   }
+
+  return out;
+}
+
+CpuRecord read_cpu(Reader& r, const json& j, const std::string& path) {
+  CpuRecord c;
+  if (!r.object(&j, path)) return c;
+  c.cpu = static_cast<unsigned>(
+      r.unsigned_int(r.member(j, "cpu", path, true), at(path, "cpu"), kMaxSnapshotCpus - 1));
+
+  c.cpuid = read_leaves(r, j, path, "cpuid");
+  if (const json* v = r.member(j, "cpuid_view", path))
+    c.cpuid_view = r.enumerated(v, at(path, "cpuid_view"), kCpuidViewNames, CpuidView::unknown);
+  c.cpuid_instruction_differs = read_leaves(r, j, path, "cpuid_instruction_differs");
 
   std::set<std::uint32_t> seen_msrs;
   const std::string mpath = at(path, "msrs");
@@ -350,6 +361,7 @@ void read_modules(Reader& r, const json& doc, Snapshot& s) {
     LoadedModule m;
     m.name = r.string(r.member(e, "name", p, true), at(p, "name"));
     if (const json* params = r.member(e, "params", p)) m.params = r.string_map(params, at(p, "params"));
+    if (const json* b = r.member(e, "builtin", p)) m.builtin = r.boolean(b, at(p, "builtin"));
     s.modules.push_back(std::move(m));
   }
 }
@@ -369,6 +381,7 @@ void read_kvm(Reader& r, const json& doc, Snapshot& s) {
   KvmDeviceInfo& k = s.kvm;
   if (const json* v = r.member(*o, "present", "kvm")) k.present = r.boolean(v, "kvm.present");
   if (const json* v = r.member(*o, "openable", "kvm")) k.openable = r.boolean(v, "kvm.openable");
+  if (const json* v = r.member(*o, "misc_registered", "kvm")) k.misc_registered = r.boolean(v, "kvm.misc_registered");
   if (const json* v = r.member(*o, "open_error", "kvm"))
     k.open_error = static_cast<int>(r.unsigned_int(v, "kvm.open_error", 4095));
   if (const json* v = r.member(*o, "api_version", "kvm"))

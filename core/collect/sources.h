@@ -28,6 +28,17 @@ class CpuidSource {
   virtual Result<CpuidLeaf> cpuid(unsigned cpu, std::uint32_t leaf, std::uint32_t subleaf) = 0;
   /// Moves any remarks about how leaves were read (e.g. a fallback taken) into \a out.
   virtual void drain_notes(std::vector<std::string>& out) { (void)out; }
+  /// Whose view CPU \a cpu's leaves were read from (after they were read).
+  virtual CpuidView view(unsigned cpu) const {
+    (void)cpu;
+    return CpuidView::unknown;
+  }
+  /// Moves out the leaves read from the kernel's view of CPU \a cpu where the cpuid instruction,
+  /// run pinned on that CPU, returned other values (the instruction's values).
+  virtual std::vector<CpuidLeaf> take_differences(unsigned cpu) {
+    (void)cpu;
+    return {};
+  }
   /// Called when collect() has read every CPU: undo per-CPU state (a pinned CPU mask).
   virtual void finish() {}
 };

@@ -44,10 +44,22 @@ struct CpuidLeaf {
 /// Which register of a CPUID leaf.
 enum class Reg { eax, ebx, ecx, edx };
 
+/// Whose view of CPUID a CPU's leaves are.
+enum class CpuidView {
+  unknown,      ///< not recorded (imports, older snapshots)
+  kernel,       ///< /dev/cpu/N/cpuid: CPUID executed by the kernel on that CPU, what KVM sees
+  instruction,  ///< the cpuid instruction run by kvmprobe pinned to that CPU (user mode); some
+                ///< hypervisors answer user mode differently (seen under PVM)
+};
+
 /// Everything recorded for one logical CPU.
 struct CpuRecord {
   unsigned cpu = 0;                  ///< logical CPU number (Linux numbering)
   std::vector<CpuidLeaf> cpuid;      ///< sorted by (leaf, subleaf)
+  CpuidView cpuid_view = CpuidView::unknown;  ///< where `cpuid` came from
+  /// With the kernel's view: the leaves where the instruction, run pinned on this CPU, returned
+  /// other values (the instruction's values, sorted). Empty when both agree or it was not run.
+  std::vector<CpuidLeaf> cpuid_instruction_differs;
   std::vector<MsrRead> msrs;         ///< sorted by index
   std::optional<std::uint64_t> xcr0; ///< XGETBV(0) on this CPU; absent without OSXSAVE
   std::optional<std::uint64_t> cr0;  ///< only through the companion driver
@@ -102,12 +114,19 @@ struct PerfPmuInfo {
 struct LoadedModule {
   std::string name;
   std::map<std::string, std::string> params;  ///< /sys/module/NAME/parameters/*
+  /// Built into the kernel: /sys/module/NAME has no `initstate` (kernel/module/sysfs.c creates
+  /// it only for loadable modules). A built-in vendor module may have declined to bind.
+  bool builtin = false;
 };
 
 /// Answers of the running KVM through /dev/kvm.
 struct KvmDeviceInfo {
   bool present = false;          ///< /dev/kvm exists
   bool openable = false;         ///< this caller could open it read-write
+  /// /sys/class/misc/kvm exists: kvm_init() registered KVM's misc device, which happens only
+  /// after a vendor module's hardware setup succeeded (virt/kvm/kvm_main.c: kvm_init()).
+  /// nullopt: not recorded (older snapshots, imports).
+  std::optional<bool> misc_registered;
   int open_error = 0;            ///< errno of the failed open
   std::optional<int> api_version;
   std::optional<std::vector<std::uint32_t>> msr_index_list;      ///< KVM_GET_MSR_INDEX_LIST

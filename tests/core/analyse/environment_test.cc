@@ -3,6 +3,8 @@
 // from a collect() through a fake /dev/kvmprobe.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/analyse/analyse.h"
 #include "core/collect/collect.h"
 #include "core/collect/driver_source.h"
@@ -101,6 +103,103 @@ TEST(EnvironmentStep, LightsUpFromACollectThroughTheDriver) {
   StepResult e = environment(*snap, "6.12");
   EXPECT_EQ(e.status, Status::fail) << e.summary;
   EXPECT_NE(e.summary.find("EFER.SVME already set on CPUs 1"), std::string::npos) << e.summary;
+}
+
+// A real PVM guest (tests/data/snapshots/README.md): kvm_pvm built in but unbound, no /dev/kvm,
+// user-mode CPUID differing from the kernel's. kvm_pvm blocks nothing there.
+TEST(EnvironmentStep, BuiltInKvmPvmThatDidNotBindBlocksNothing) {
+  Snapshot s = load("pvm-guest-kvm-pvm-unbound.json");
+  ASSERT_EQ(s.kvm.misc_registered, false);
+  const KernelProfile* p = find_profile("7.3");
+  ASSERT_NE(p, nullptr);
+  Report r = analyse(s, *p);
+  const StepResult* e = r.find_step("environment");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->status, Status::ok) << e->summary;
+  EXPECT_EQ(e->summary.find("EEXIST"), std::string::npos) << e->summary;
+  EXPECT_NE(e->summary.find("kvm_pvm is built in but did not bind (kvm-pvm: this kernel is itself a "
+                            "kvm-pvm guest; not binding)"),
+            std::string::npos)
+      << e->summary;
+  EXPECT_TRUE(e->kvm_log.empty());
+  EXPECT_EQ(r.verdict.kvm_usable, false);
+  EXPECT_EQ(r.verdict.usable_reason,
+            "no /dev/kvm: kvm_pvm is built in but did not bind (kvm-pvm: this kernel is itself a "
+            "kvm-pvm guest; not binding)");
+  // The CPU has no SVM: that, not kvm_pvm, is why kvm_amd would not load.
+  EXPECT_EQ(r.verdict.failed_step, "support");
+  EXPECT_EQ(r.verdict.refusal, Refusal::no_support);
+}
+
+// The other kind of the same machine: kvm_pvm bound, /dev/kvm through it. Then it is registered
+// and kvm_amd would fail with EEXIST, with the version's exact line.
+TEST(EnvironmentStep, KvmPvmThatBoundIsRegisteredAndBlocksTheVendorModule) {
+  Snapshot s = load("pvm-guest-kvm-pvm-unbound.json");
+  s.kvm.misc_registered = true;
+  s.kvm.present = s.kvm.openable = true;
+  s.kvm.open_error = 0;
+  s.kvm.api_version = 12;
+  StepResult e = environment(s, "7.3");
+  EXPECT_EQ(e.status, Status::fail);
+  EXPECT_EQ(e.refusal, Refusal::other);
+  EXPECT_NE(e.summary.find("kvm_pvm is loaded: kvm_amd would fail with EEXIST"), std::string::npos) << e.summary;
+  // (support fails first on this SVM-less CPU, so the step's log line is "not reached")
+  EXPECT_TRUE(std::any_of(e.evidence.begin(), e.evidence.end(), [](const Evidence& ev) {
+    return ev.where == "kvm_pvm" && ev.meaning == "another KVM vendor module is registered";
+  }));
+  Report r = analyse(s, *find_profile("7.3"));
+  EXPECT_EQ(r.verdict.kvm_usable, true);
+  EXPECT_EQ(r.verdict.usable_reason, "/dev/kvm answers through kvm_pvm (KVM API 12)");
+}
+
+// Loadable modules are registered whenever present (a failed init unloads them); snapshots
+// older than the misc-device field keep the old reading.
+TEST(EnvironmentStep, ALoadedModuleOrAnUnrecordedMiscDeviceCountsAsRegistered) {
+  Snapshot s = load("pvm-guest-kvm-pvm-unbound.json");
+  for (LoadedModule& m : s.modules) m.builtin = false;
+  EXPECT_EQ(vendor_module_state(s, "kvm_pvm"), ModuleState::registered);
+  s = load("pvm-guest-kvm-pvm-unbound.json");
+  s.kvm.misc_registered.reset();
+  EXPECT_EQ(vendor_module_state(s, "kvm_pvm"), ModuleState::registered);
+  EXPECT_EQ(vendor_module_state(s, "kvm_intel"), ModuleState::absent);
+  s.modules.erase(std::remove_if(s.modules.begin(), s.modules.end(),
+                                 [](const LoadedModule& m) { return m.name == "kvm_pvm"; }),
+                  s.modules.end());
+  s.kvm.misc_registered = false;
+  Report r = analyse(s, *find_profile("7.3"));
+  EXPECT_EQ(r.verdict.usable_reason, "no /dev/kvm: kvm is built in but no vendor module registered");
+}
+
+// Whose CPUID was read is evidence, and where user mode disagreed is named leaf by leaf.
+TEST(EnvironmentStep, NamesTheCpuidViewAndTheLeavesWhereUserModeDiffers) {
+  Snapshot s = load("pvm-guest-kvm-pvm-unbound.json");
+  ASSERT_FALSE(s.cpus.empty());
+  ASSERT_EQ(s.cpus[0].cpuid_view, CpuidView::kernel);
+  // The recording: the kernel sees KVM's hypervisor leaf, user mode bhyve's.
+  const CpuidLeaf* kernel = s.cpus[0].find_cpuid(0x40000000);
+  ASSERT_NE(kernel, nullptr);
+  EXPECT_EQ(kernel->ebx, 0x4b4d564bu);  // "KVMK"
+  auto user = std::find_if(s.cpus[0].cpuid_instruction_differs.begin(), s.cpus[0].cpuid_instruction_differs.end(),
+                           [](const CpuidLeaf& l) { return l.leaf == 0x40000000; });
+  ASSERT_NE(user, s.cpus[0].cpuid_instruction_differs.end());
+  EXPECT_EQ(user->ebx, 0x76796862u);  // "bhyv"
+  StepResult e = environment(s, "7.3");
+  auto row = std::find_if(e.evidence.begin(), e.evidence.end(),
+                          [](const Evidence& ev) { return ev.what == "CPUID instruction vs kernel"; });
+  ASSERT_NE(row, e.evidence.end());
+  EXPECT_NE(row->raw.find("0x40000000"), std::string::npos) << row->raw;
+  EXPECT_NE(row->raw.find("0x1,"), std::string::npos) << row->raw;
+  EXPECT_EQ(row->where, "CPUs 0-1");
+  EXPECT_NE(e.summary.find("user-mode CPUID differs from the kernel's"), std::string::npos) << e.summary;
+  // Read with the instruction only (no /dev/cpu/N/cpuid): the report says it may differ.
+  for (CpuRecord& c : s.cpus) {
+    c.cpuid_view = CpuidView::instruction;
+    c.cpuid_instruction_differs.clear();
+  }
+  e = environment(s, "7.3");
+  EXPECT_NE(e.summary.find("CPUID read in user mode (no /dev/cpu/N/cpuid): it may differ from the kernel's view"),
+            std::string::npos)
+      << e.summary;
 }
 
 }  // namespace

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Builds the static kvm_oracle guest program. Usage: build.sh [OUTPUT]  (default: the VM
-# cache, <cache>/oracle/kvm_oracle). Rebuilds only when the source changed; prints the path.
+# Builds a static guest program of this directory. Usage: build.sh [--name NAME] [OUTPUT]
+# NAME: kvm_oracle (default) or migrate_oracle, from NAME.c. OUTPUT defaults to the VM cache,
+# <cache>/oracle/NAME. Rebuilds only when the source changed; prints the path.
 set -euo pipefail
 # shellcheck source=../common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
-src=$VM_DIR/oracle/kvm_oracle.c
+name=kvm_oracle
+if [ "${1:-}" = --name ]; then name=${2:?--name needs a value}; shift 2; fi
+src=$VM_DIR/oracle/$name.c
+[ -f "$src" ] || die "no guest program source $src"
 if [ $# -gt 0 ]; then out=$1; else
   cache=$(vm_cache_dir) || die "no usable cache directory"
-  out=$cache/oracle/kvm_oracle
+  out=$cache/oracle/$name
 fi
 mkdir -p "$(dirname "$out")"
 sum=$(sha256sum "$src" | cut -d' ' -f1)

@@ -1,0 +1,142 @@
+#include "core/compat/fleet.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace kvmprobe::compat {
+namespace {
+
+bool both_ways(const SideFacts& a, const SideFacts& b) {
+  return compat(a, b).verdict == CompatVerdict::compatible && compat(b, a).verdict == CompatVerdict::compatible;
+}
+
+/// The first failing step (else the first that is not ok), as "title: summary".
+std::string first_problem(const CompatReport& r) {
+  for (Status want : {Status::fail, Status::unknown, Status::warn})
+    for (const auto& s : r.steps)
+      if (s.status == want) return fmt::format("{}: {}", s.title, s.summary);
+  return r.reason;
+}
+
+void fill_baseline(FleetPool& p, const std::vector<FleetHost>& hosts) {
+  const SideFacts& first = hosts[p.hosts.front()].facts;
+  p.hypervisor = first.hypervisor;
+  p.save_list = first.index_list;
+  p.xcr0 = first.supported_xcr0;
+  p.xss = first.supported_xss;
+  p.tsc_scaling_all = true;
+  for (std::size_t i : p.hosts) {
+    const SideFacts& f = hosts[i].facts;
+    if (std::find(p.profiles.begin(), p.profiles.end(), f.profile_id) == p.profiles.end())
+      p.profiles.push_back(f.profile_id);
+    std::erase_if(p.save_list, [&](std::uint32_t m) { return !listed(f, m); });
+    p.xcr0 = p.xcr0 && f.supported_xcr0 ? std::optional(*p.xcr0 & *f.supported_xcr0) : std::nullopt;
+    p.xss = p.xss && f.supported_xss ? std::optional(*p.xss & *f.supported_xss) : std::nullopt;
+    p.tsc_scaling_all = p.tsc_scaling_all && f.tsc.has_control;
+    if (f.tsc_khz) {
+      p.tsc_min_khz = std::min(p.tsc_min_khz.value_or(*f.tsc_khz), *f.tsc_khz);
+      p.tsc_max_khz = std::max(p.tsc_max_khz.value_or(*f.tsc_khz), *f.tsc_khz);
+    }
+  }
+}
+
+}  // namespace
+
+std::string fleet_fingerprint(const SideFacts& f) {
+  std::string fp = fmt::format("{}|{}|{}|", f.hypervisor, f.profile_id, f.nested);
+  std::vector<std::uint32_t> list = f.index_list;
+  std::sort(list.begin(), list.end());
+  for (auto i : list) fp += fmt::format("{:x},", i);
+  fp += "|u";
+  for (auto i : f.undecided) fp += fmt::format("{:x},", i);
+  fp += fmt::format("|{}|{}|{}|", f.supported_xcr0 ? fmt::format("{:x}", *f.supported_xcr0) : "?",
+                    f.supported_xss ? fmt::format("{:x}", *f.supported_xss) : "?", f.tsc.has_control);
+  for (const auto& m : f.vmx_caps) fp += fmt::format("{:x}={}:{:x},", m.index, static_cast<int>(m.status), m.value);
+  return fp;
+}
+
+FleetReport fleet(std::vector<FleetHost> hosts) {
+  FleetReport r;
+  r.hosts = std::move(hosts);
+  // 1. Group by fingerprint (one pass over the hosts).
+  std::map<std::string, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < r.hosts.size(); ++i) {
+    const SideFacts& f = r.hosts[i].facts;
+    if (f.hypervisor != "kvm_pvm" && f.would_load == false) {
+      r.excluded.push_back({i, fmt::format("{} would not load: {}", f.hypervisor.empty() ? "KVM" : f.hypervisor,
+                                           f.load_reason)});
+      continue;
+    }
+    groups[fleet_fingerprint(f)].push_back(i);
+  }
+
+  // 2. Inside a group only the TSC differs: sort by kHz and cut where the next host cannot
+  // take a guest from the cluster's first host both ways.
+  std::vector<FleetPool> pools;
+  for (auto& [fp, members] : groups) {
+    std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
+      return r.hosts[a].facts.tsc_khz.value_or(0) < r.hosts[b].facts.tsc_khz.value_or(0);
+    });
+    FleetPool cur;
+    for (std::size_t i : members) {
+      if (!cur.hosts.empty() && !both_ways(r.hosts[cur.hosts.front()].facts, r.hosts[i].facts)) {
+        pools.push_back(std::move(cur));
+        cur = FleetPool{};
+      }
+      cur.hosts.push_back(i);
+    }
+    if (!cur.hosts.empty()) pools.push_back(std::move(cur));
+  }
+
+  // 3. Merge pools whose representatives move guests both ways (different fingerprints can
+  // still be compatible, e.g. a list difference of MSRs both KVMs take).
+  std::vector<std::size_t> parent(pools.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  auto root = [&](std::size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (std::size_t a = 0; a < pools.size(); ++a)
+    for (std::size_t b = a + 1; b < pools.size(); ++b)
+      if (root(a) != root(b) && both_ways(r.hosts[pools[a].hosts.front()].facts, r.hosts[pools[b].hosts.front()].facts))
+        parent[root(b)] = root(a);
+  std::map<std::size_t, FleetPool> merged;
+  for (std::size_t a = 0; a < pools.size(); ++a) {
+    auto& m = merged[root(a)];
+    m.hosts.insert(m.hosts.end(), pools[a].hosts.begin(), pools[a].hosts.end());
+  }
+  for (auto& [k, p] : merged) {
+    std::sort(p.hosts.begin(), p.hosts.end());
+    fill_baseline(p, r.hosts);
+    r.pools.push_back(std::move(p));
+  }
+  std::stable_sort(r.pools.begin(), r.pools.end(), [](const FleetPool& a, const FleetPool& b) {
+    return a.hosts.size() != b.hosts.size() ? a.hosts.size() > b.hosts.size() : a.hosts.front() < b.hosts.front();
+  });
+
+  // 4. One-way edges and the reason a pool stands apart from the largest of its hypervisor.
+  for (std::size_t a = 0; a < r.pools.size(); ++a) {
+    const SideFacts& fa = r.hosts[r.pools[a].hosts.front()].facts;
+    for (std::size_t b = 0; b < r.pools.size(); ++b) {
+      if (a == b) continue;
+      const SideFacts& fb = r.hosts[r.pools[b].hosts.front()].facts;
+      CompatReport ab = compat(fa, fb);
+      if (ab.verdict == CompatVerdict::compatible || ab.verdict == CompatVerdict::conditional)
+        r.edges.push_back({a, b, ab.verdict, first_problem(compat(fb, fa))});
+    }
+    for (std::size_t l = 0; l < a; ++l) {
+      if (r.pools[l].hypervisor != r.pools[a].hypervisor) continue;
+      const SideFacts& fl = r.hosts[r.pools[l].hosts.front()].facts;
+      CompatReport la = compat(fl, fa);
+      r.splits.push_back({a, l, la.verdict != CompatVerdict::compatible ? first_problem(la)
+                                                                          : first_problem(compat(fa, fl))});
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace kvmprobe::compat
