@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/provision_run.h"
 #include "core/provision/restore.h"
+#include "core/provision/run_lock.h"
 #include "core/render/provision.h"
 
 namespace kvmprobe::cli {
@@ -17,6 +18,14 @@ struct RestoreOptions {
 
 ExitCode run_restore(const GlobalOptions& g, const RestoreOptions& o, bool journal_given) {
   if (auto e = require_root("restore")) return report_error_code(g, *e, ExitCode::not_permitted);
+  // One writing run at a time, from reading the journal to its "end" line (not for --dry-run,
+  // which writes nothing).
+  std::optional<provision::RunLock> lock;
+  if (!o.dry_run) {
+    auto l = provision::RunLock::acquire();
+    if (!l) return report_error(g, l.error());
+    lock.emplace(std::move(*l));
+  }
   auto contents = provision::read_journal(o.journal);
   auto nothing = [&](const std::string& why) {
     if (g.json_mode() != JsonMode::off)
@@ -36,6 +45,9 @@ ExitCode run_restore(const GlobalOptions& g, const RestoreOptions& o, bool journ
     if (run.error().kind == ErrorKind::missing) return nothing(run.error().detail);
     return report_error(g, run.error());
   }
+  auto boot = provision::current_boot_id();
+  if (!boot) return report_error(g, boot.error());
+  if (auto e = provision::check_same_boot(*run, *boot)) return report_error(g, *e);
   auto backend = write_backend(g);
   if (!backend) return report_error(g, backend.error());
   auto writers = provision::open_writers(*backend, run->old_values.empty() ? 0 : run->old_values.front().first);

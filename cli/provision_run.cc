@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "core/collect/cpu_list.h"
+#include "core/provision/restore.h"
+#include "core/provision/run_lock.h"
 
 namespace kvmprobe::cli {
 
@@ -79,9 +81,12 @@ Result<provision::ApplyResult> apply_plan(const GlobalOptions& g, const WriteOpt
   if (req.cpus.empty()) return make_error(ErrorKind::internal, "apply_plan: no CPU to write");
   auto backend = write_backend(g);
   if (!backend) return backend.error();
+  // One writing run at a time, held until the run has ended (its "end" line is written).
+  auto lock = provision::RunLock::acquire();
+  if (!lock) return lock.error();
   auto writers = provision::open_writers(*backend, req.cpus.front().cpu);
   if (!writers) return writers.error();
-  auto journal = provision::FileJournal::open(w.journal);
+  auto journal = provision::FileJournal::open(w.journal, provision::Rotate::when_large);
   if (!journal) {
     Error e = journal.error();
     e.detail += ": nothing was written";
@@ -93,6 +98,7 @@ Result<provision::ApplyResult> apply_plan(const GlobalOptions& g, const WriteOpt
   req.command = command;
   req.run_id = id;
   req.time = time;
+  if (auto boot = provision::current_boot_id()) req.boot_id = *boot;  // else "": restore will refuse this run
   provision::ApplyResult r = provision::apply(req, *writers->primary, **journal, writers->fallback.get());
   for (auto& n : writers->notes) r.notes.push_back(n);
   return r;

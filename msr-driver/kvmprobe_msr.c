@@ -14,8 +14,12 @@
  * Modelled on arch/x86/kernel/msr.c: CAP_SYS_RAWIO at open and again on
  * every ioctl, per-CPU work on the target CPU through
  * smp_call_function_single() with the _safe MSR accessors (a #GP becomes
- * a status, never an oops), writes fenced by kernel lockdown, a
- * rate-limited log line naming the caller, and TAINT_CPU_OUT_OF_SPEC.
+ * a status, never an oops), writes fenced by kernel lockdown, a log line
+ * naming the caller for every write, and TAINT_CPU_OUT_OF_SPEC.
+ *
+ * Writes are off unless the module is loaded with allow_writes=1 (the
+ * kvmprobe-enable-vmx unit and `kvmprobe driver load --allow-writes` do
+ * that), so a host that never asked for an MSR write path has none.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -26,6 +30,7 @@
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/miscdevice.h>
+#include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/ratelimit.h>
 #include <linux/sched.h>
@@ -44,10 +49,19 @@
 
 #include "include/uapi/kvmprobe.h"
 
-static bool kvmprobe_allow_writes = true;
+static bool kvmprobe_allow_writes;
 module_param_named(allow_writes, kvmprobe_allow_writes, bool, 0444);
 MODULE_PARM_DESC(allow_writes,
-		 "Allow KVMPROBE_IOC_GUARDED_WRITE (default: Y; N makes the device read-only)");
+		 "Allow KVMPROBE_IOC_GUARDED_WRITE (default: N, the device is read-only)");
+
+/* One guarded write at a time: two callers must not interleave their read-modify-writes. */
+static DEFINE_MUTEX(kvmprobe_write_mutex);
+
+/*
+ * READ_MSRS runs on the target CPU with interrupts off; under a hypervisor
+ * each RDMSR may exit to it, so a batch is read this many MSRs per call.
+ */
+#define KVMPROBE_READ_CHUNK 16
 
 /* Status bits that make GUARDED_WRITE return -EIO. */
 #define KVMPROBE_GW_FAILED						\
@@ -67,7 +81,7 @@ static const struct {
 	{ X86_VENDOR_ZHAOXIN, KVMPROBE_VENDOR_ZHAOXIN, KVMPROBE_MSR_FEAT_CTL },
 };
 
-/* A batch of MSR reads handed to the target CPU. */
+/* A chunk of a batch of MSR reads handed to the target CPU. */
 struct kvmprobe_batch {
 	struct kvmprobe_msr_entry *entries;
 	u32 nmsrs;
@@ -138,10 +152,11 @@ static long kvmprobe_read_msrs(void __user *argp)
 {
 	struct kvmprobe_read_msrs req;
 	struct kvmprobe_batch b = { };
+	struct kvmprobe_msr_entry *entries;
 	void __user *uentries;
 	size_t size;
 	u32 i;
-	int err;
+	int err = 0;
 
 	if (copy_from_user(&req, argp, sizeof(req)))
 		return -EFAULT;
@@ -153,22 +168,27 @@ static long kvmprobe_read_msrs(void __user *argp)
 
 	size = array_size(req.nmsrs, sizeof(*b.entries));
 	uentries = u64_to_user_ptr(req.entries);
-	b.entries = memdup_user(uentries, size);
-	if (IS_ERR(b.entries))
-		return PTR_ERR(b.entries);
+	entries = memdup_user(uentries, size);
+	if (IS_ERR(entries))
+		return PTR_ERR(entries);
 	for (i = 0; i < req.nmsrs; i++) {
-		b.entries[i].status = KVMPROBE_MSR_OK;
-		b.entries[i].value = 0;
+		entries[i].status = KVMPROBE_MSR_OK;
+		entries[i].value = 0;
 	}
-	b.nmsrs = req.nmsrs;
 
-	err = smp_call_function_single(req.cpu, kvmprobe_read_msrs_on_cpu,
-				       &b, 1);
+	/* Interrupts are off for at most KVMPROBE_READ_CHUNK RDMSRs at a time. */
+	for (i = 0; i < req.nmsrs && !err; i += KVMPROBE_READ_CHUNK) {
+		b.entries = entries + i;
+		b.nmsrs = min_t(u32, req.nmsrs - i, KVMPROBE_READ_CHUNK);
+		err = smp_call_function_single(req.cpu,
+					       kvmprobe_read_msrs_on_cpu, &b, 1);
+		cond_resched();
+	}
 	req.nfaulted = b.nfaulted;
-	if (!err && (copy_to_user(uentries, b.entries, size) ||
+	if (!err && (copy_to_user(uentries, entries, size) ||
 		     copy_to_user(argp, &req, sizeof(req))))
 		err = -EFAULT;
-	kfree(b.entries);
+	kfree(entries);
 	return err;
 }
 
@@ -250,13 +270,29 @@ static long kvmprobe_tsc(void __user *argp)
 	return copy_to_user(argp, &t, sizeof(t)) ? -EFAULT : 0;
 }
 
+/* The VMX/SVM control MSR of the boot CPU's vendor; 0 when it has none. */
+static u32 kvmprobe_vendor_feat_msr(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kvmprobe_vendors); i++)
+		if (boot_cpu_data.x86_vendor == kvmprobe_vendors[i].x86_vendor)
+			return kvmprobe_vendors[i].feat_msr;
+	return 0;
+}
+
 /*
- * The allow-list: which MSR, which bits, in which direction. The lock bit
- * is checked later, on the target CPU, against the value read there.
+ * The allow-list: which MSR, which bits, in which direction. Only the
+ * vendor's own MSR (0x3a on Intel, Centaur and Zhaoxin; VM_CR on AMD and
+ * Hygon): the other one has other bits, or none, at the same index. The
+ * lock bit is checked later, on the target CPU, against the value read
+ * there.
  */
 static int kvmprobe_write_allowed(const struct kvmprobe_guarded_write *w,
 				  u64 *lock_bit)
 {
+	if (w->msr != kvmprobe_vendor_feat_msr())
+		return -EPERM;
 	switch (w->msr) {
 	case KVMPROBE_MSR_FEAT_CTL:
 		*lock_bit = KVMPROBE_FEAT_CTL_LOCKED;
@@ -292,7 +328,6 @@ static void kvmprobe_write_on_cpu(void *info)
 			c->err = -EPERM;
 			return;
 		}
-		add_taint(TAINT_CPU_OUT_OF_SPEC, LOCKDEP_STILL_OK);
 		if (kvmprobe_wrmsr(w->msr, w->written)) {
 			w->status |= KVMPROBE_GW_WRITE_FAULT;
 			return;
@@ -307,14 +342,19 @@ static void kvmprobe_write_on_cpu(void *info)
 		w->status |= KVMPROBE_GW_READBACK;
 }
 
+/*
+ * Every executed WRMSR is logged: they are few (one per CPU and run) and
+ * each one changes the machine. Only faulting writes, which a caller can
+ * repeat at will, are rate-limited.
+ */
 static void kvmprobe_log_write(const struct kvmprobe_guarded_write *w)
 {
-	/* As in msr.c: writes come in bursts (one per CPU) and can flood kmsg. */
-	static DEFINE_RATELIMIT_STATE(kvmprobe_write_rs, 30 * HZ, 8);
+	static DEFINE_RATELIMIT_STATE(kvmprobe_fault_rs, 30 * HZ, 8);
 
 	if (!(w->status & (KVMPROBE_GW_WRITTEN | KVMPROBE_GW_WRITE_FAULT)))
 		return;
-	if (!__ratelimit(&kvmprobe_write_rs))
+	if ((w->status & KVMPROBE_GW_WRITE_FAULT) &&
+	    !__ratelimit(&kvmprobe_fault_rs))
 		return;
 	pr_notice("%s (pid %d) wrote MSR 0x%x on CPU %u: 0x%llx -> 0x%llx, %s 0x%llx\n",
 		  current->comm, task_pid_nr(current), w->msr, w->cpu,
@@ -351,9 +391,15 @@ static long kvmprobe_guarded_write(struct file *file, void __user *argp)
 	w.old_value = 0;
 	w.written = 0;
 	w.readback = 0;
+	if (mutex_lock_killable(&kvmprobe_write_mutex))
+		return -EINTR;
 	err = smp_call_function_single(w.cpu, kvmprobe_write_on_cpu, &c, 1);
+	mutex_unlock(&kvmprobe_write_mutex);
 	if (err || c.err)
 		return err ? err : c.err;
+	/* In process context, not in the IPI: add_taint() may print and take locks. */
+	if (w.status & (KVMPROBE_GW_WRITTEN | KVMPROBE_GW_WRITE_FAULT))
+		add_taint(TAINT_CPU_OUT_OF_SPEC, LOCKDEP_STILL_OK);
 	kvmprobe_log_write(&w);
 	if (copy_to_user(argp, &w, sizeof(w)))
 		return -EFAULT;

@@ -7,8 +7,10 @@ build=(build-essential cmake pkg-config libcli11-dev libfmt-dev libcpuid-dev
 vm=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd strace cpu-checker)
 # tests/bochs: Bochs (VMX/SVM emulation), its BIOS, the CD tools (isolinux, GRUB)
 vm+=(bochs bochsbios vgabios isolinux syslinux-common xorriso grub-pc-bin)
+# The libFuzzer targets (fuzz/, ctest label fuzz) and the run-lock test (flock(1)).
+fuzz=(clang-14 libclang-rt-14-dev util-linux)
 pkgs=("${build[@]}")
-[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}")
+[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}" "${fuzz[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -7,3 +7,10 @@ cmake -S . -B build -DKVMPROBE_TESTS=ON >/dev/null
 cmake --build build -j"$(nproc)"
 tests/vm/fetch-kernels.sh --quiet
 ctest --test-dir build --output-on-failure "$@"
+# The libFuzzer targets (fuzz/README.md): each runs its corpus plus a bounded number of new
+# inputs (ctest label fuzz). Needs clang-14; KVMPROBE_NO_FUZZ=1 skips them.
+if [ -z "${KVMPROBE_NO_FUZZ:-}" ] && command -v clang++-14 >/dev/null; then
+  CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DKVMPROBE_FUZZ=ON -DKVMPROBE_TESTS=OFF >/dev/null
+  cmake --build build-fuzz -j"$(nproc)" --target fuzz_targets
+  ctest --test-dir build-fuzz -L fuzz --output-on-failure
+fi

@@ -188,13 +188,18 @@ class Aida64Parser {
     if (!inserted && (it->second.eax != leaf.eax || it->second.ebx != leaf.ebx ||
                       it->second.ecx != leaf.ecx || it->second.edx != leaf.edx))
       ++conflicts_;
+    if (inserted && ++total_leaves_ > kMaxTotalLeaves)
+      return fail("dump has more than " + std::to_string(kMaxTotalLeaves) + " CPUID leaves in all");
     if (cpu->leaves.size() > kMaxLeavesPerCpu)
       fail("logical CPU " + std::to_string(content_.cpus.size() - 1) + " has more than 4096 CPUID leaves");
   }
 
   void store_msr(const MsrRead& m) {
     auto& msrs = msrs_by_label_[msr_label_];
-    msrs[m.index] = m;  // later samples replace earlier ones ("[S200]" lines come first)
+    auto [it, inserted] = msrs.insert_or_assign(m.index, m);  // later samples replace earlier ones ("[S200]" lines come first)
+    (void)it;
+    if (inserted && ++total_msrs_ > kMaxTotalMsrs)
+      return fail("dump has more than " + std::to_string(kMaxTotalMsrs) + " MSRs in all");
     if (msrs.size() > kMaxMsrsPerCpu) fail("an MSR section has more than 65536 MSRs");
   }
 
@@ -233,6 +238,7 @@ class Aida64Parser {
   std::string flavour_;
   long msr_label_ = kBootLabel;
   std::size_t groups_ = 0, malformed_ = 0, first_malformed_ = 0, conflicts_ = 0;
+  std::size_t total_leaves_ = 0, total_msrs_ = 0;  // over all CPUs (kMaxTotalLeaves, kMaxTotalMsrs)
   bool in_msr_ = false, new_cpu_ = false;
 };
 

@@ -81,7 +81,7 @@ namespace {
 
 Result<Snapshot> import_as(std::string_view text, DumpFormat format) {
   if (text.size() > dump::kMaxDumpBytes)
-    return make_error(ErrorKind::bad_input, "dump is larger than 256 MiB");
+    return make_error(ErrorKind::bad_input, "dump is larger than 32 MiB");
   std::string_view body = dump::dump_part(text);
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return make_error(ErrorKind::bad_input, "dump is empty");

@@ -117,7 +117,7 @@ Result<DumpContent> parse_libcpuid(std::string_view text) {
   DumpContent content;
   std::map<std::pair<std::uint32_t, std::uint32_t>, bool> from_table;  // current CPU
   std::string version;
-  std::size_t unknown = 0, malformed = 0, first_bad = 0, missing = 0;
+  std::size_t unknown = 0, malformed = 0, first_bad = 0, missing = 0, total_leaves = 0;
   bool new_cpu = false;
   std::optional<Error> error;
 
@@ -158,7 +158,14 @@ Result<DumpContent> parse_libcpuid(std::string_view text) {
     auto t = from_table.find(key);
     if (t != from_table.end() && t->second && !row.from_table) return true;
     from_table[key] = row.from_table;
-    cpu.leaves[key] = CpuidLeaf{row.leaf, row.subleaf, row.regs[0], row.regs[1], row.regs[2], row.regs[3]};
+    auto [it, inserted] =
+        cpu.leaves.insert_or_assign(key, CpuidLeaf{row.leaf, row.subleaf, row.regs[0], row.regs[1], row.regs[2], row.regs[3]});
+    (void)it;
+    if (inserted && ++total_leaves > kMaxTotalLeaves) {
+      error = make_error(ErrorKind::bad_input, "dump has more than " + std::to_string(kMaxTotalLeaves) +
+                                                   " CPUID leaves in all");
+      return false;
+    }
     if (cpu.leaves.size() > kMaxLeavesPerCpu) {
       error = make_error(ErrorKind::bad_input, "logical CPU " + std::to_string(content.cpus.size() - 1) +
                                                    " has more than 4096 CPUID leaves");

@@ -244,6 +244,16 @@ std::optional<Error> write_whole_file(const std::string& path, std::string_view 
   std::string target = path;
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    // In a sticky world-writable directory (/tmp) anyone may have planted the link: following
+    // it would let them choose which file gets replaced (cf. fs.protected_symlinks).
+    std::filesystem::path lp(path);
+    std::string link_dir = lp.has_parent_path() ? lp.parent_path().string() : std::string(".");
+    struct stat ds {};
+    if (::stat(link_dir.c_str(), &ds) == 0 && (ds.st_mode & S_ISVTX) && (ds.st_mode & S_IWOTH))
+      return make_error(ErrorKind::io,
+                        "cannot write " + path + ": it is a symlink in the world-writable directory " + link_dir +
+                            ", which kvmprobe never follows",
+                        "write to the link's target directly", ELOOP);
     // Replace what the link points to, not the link itself.
     if (char* real = ::realpath(path.c_str(), nullptr)) {
       target = real;

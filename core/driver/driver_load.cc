@@ -119,7 +119,9 @@ Result<LoadOutcome> load_driver(ModuleSystem& sys, LoadOptions opt) {
   o.ko = first_existing(o.searched);
   bool explicit_path = !opt.search.option_path.empty() || !opt.search.env_path.empty();
   if (!o.ko && explicit_path) return nothing_to_load(o, release, "");
-  std::string params = opt.read_only ? "allow_writes=0" : "";
+  // The module's default is allow_writes=0 (no MSR write path unless asked for); `driver load`
+  // is the documented way to get the write path, so it asks, unless --read-only.
+  std::string params = opt.read_only ? "allow_writes=0" : "allow_writes=1";
 
   LogMark mark = mark_log(sys);
   if (o.ko && !o.ko->compressed()) {

@@ -15,7 +15,7 @@ namespace kvmprobe::driver {
 /// How to load.
 struct LoadOptions {
   KoSearch search;         ///< where to look (kernel_release filled in when empty)
-  bool read_only = false;  ///< load with allow_writes=0: GUARDED_WRITE always refused
+  bool read_only = false;  ///< load with allow_writes=0 (GUARDED_WRITE always refused), not allow_writes=1
 };
 
 /// How the module was handed to the kernel.

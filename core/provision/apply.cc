@@ -142,7 +142,7 @@ bool Run::phase0() {
     cpus.push_back({{"cpu", req_.cpus[i].cpu}, {"old", journal_hex(*known_[i])},
                     {"enabled", journal_hex(req_.cpus[i].enabled_value)}, {"new", journal_hex(req_.cpus[i].new_value)}});
   nlohmann::json begin = {{"schema", kJournalSchema}, {"run", req_.run_id}, {"event", "begin"}, {"time", req_.time},
-                          {"command", req_.command}, {"via", std::string(w_.backend_name())}, {"device", w_.device()},
+                          {"boot", req_.boot_id}, {"command", req_.command}, {"via", std::string(w_.backend_name())}, {"device", w_.device()},
                           {"msr", msr_hex()}, {"mask", journal_hex(mask())}, {"cpus", cpus}};
   if (auto err = j_.append(begin)) {
     res_.failure = fmt::format("{}: nothing was written", err->detail);

@@ -40,6 +40,7 @@ struct ApplyRequest {
   std::string command;  ///< "enable-vmx", "provision": recorded in the journal
   std::string run_id;   ///< unique per run, recorded on every journal line
   std::string time;     ///< ISO 8601 UTC start time, recorded in the "begin" line
+  std::string boot_id;  ///< /proc/sys/kernel/random/boot_id, recorded in the "begin" line (restore checks it)
 };
 
 /// The request for a plan whose verdict is PlanVerdict::apply (selected CPUs only).

@@ -50,8 +50,8 @@ class Checker {
       fail(path, fmt::format("expected an object, got {}", describe(j)));
       return false;
     }
-    for (const auto& [k, v] : j.items()) {
-      (void)v;
+    for (const auto& item : j.items()) {
+      const std::string& k = item.key();  // not a structured binding: clang 14 cannot capture one
       if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; })) {
         std::string list;
         for (const char* n : known) list += (list.empty() ? "" : ", ") + std::string(n);

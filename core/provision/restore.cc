@@ -6,6 +6,7 @@
 
 #include "core/analyse/feature_control.h"
 #include "core/collect/cpu_list.h"
+#include "core/collect/whole_file.h"
 #include "core/provision/plan.h"
 
 namespace kvmprobe::provision {
@@ -33,49 +34,117 @@ const char* to_string(RestoreOutcome o) {
   return "partial";
 }
 
+std::uint64_t restorable_bits(std::uint32_t msr) {
+  if (msr == kFeatureControl)
+    return feat_ctl::kVmxInsideSmx | feat_ctl::kVmxOutsideSmx | feat_ctl::kSgxLc | feat_ctl::kSgx | feat_ctl::kLmce;
+  if (msr == kVmCr) return vm_cr::kSvmDisable;
+  return 0;
+}
+
+namespace {
+
+/// The lock bit of \a msr.
+std::uint64_t lock_bit(std::uint32_t msr) { return msr == kFeatureControl ? feat_ctl::kLocked : vm_cr::kLock; }
+
+/// A string field of a record (read_journal() checked the types; this also holds for records
+/// built in memory).
+std::string text(const nlohmann::json& r, const char* key) {
+  auto it = r.find(key);
+  return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+constexpr std::size_t kMaxRunCpus = 8192;  // the snapshot reader's limit on CPUs
+
+}  // namespace
+
 Result<JournalRun> last_run(const JournalContents& journal) {
   const nlohmann::json* begin = nullptr;
   for (const auto& r : journal.records)
-    if (r.value("event", "") == "begin" && r.value("command", "") != "restore") begin = &r;
+    if (r.is_object() && text(r, "event") == "begin" && text(r, "command") != "restore") begin = &r;
   if (!begin)
     return make_error(ErrorKind::missing, "the journal records no enable-vmx or provision run that wrote",
                       "nothing to restore");
   JournalRun run;
-  auto bad = [&](const char* what) {
-    return make_error(ErrorKind::bad_input, fmt::format("journal run {}: malformed 'begin' line ({})",
-                                                        begin->value("run", "?"), what));
+  run.run_id = text(*begin, "run");
+  auto bad = [&](const std::string& what) {
+    return make_error(ErrorKind::bad_input,
+                      fmt::format("journal run {}: malformed 'begin' line ({})", run.run_id.empty() ? "?" : run.run_id,
+                                  what),
+                      "nothing was written; check who wrote the journal");
   };
-  run.run_id = begin->value("run", "");
-  run.command = begin->value("command", "");
-  run.time = begin->value("time", "");
-  run.via = begin->value("via", "");
-  auto msr = parse_journal_hex(begin->value("msr", nlohmann::json()));
-  auto mask = parse_journal_hex(begin->value("mask", nlohmann::json()));
+  run.command = text(*begin, "command");
+  run.time = text(*begin, "time");
+  run.via = text(*begin, "via");
+  run.boot_id = text(*begin, "boot");
+  auto field = [&](const char* key) {
+    auto it = begin->find(key);
+    return it == begin->end() ? std::optional<std::uint64_t>() : parse_journal_hex(*it);
+  };
+  auto msr = field("msr");
+  auto mask = field("mask");
   if (!msr || (*msr != kFeatureControl && *msr != kVmCr)) return bad("msr");
   if (!mask) return bad("mask");
   run.msr = static_cast<std::uint32_t>(*msr);
-  run.mask = *mask;
+  // A run changes only the enable bits and may set the lock bit (0x3a); anything else in the
+  // mask was not written by kvmprobe. The lock bit is never restored: a lock cannot be undone
+  // and setting one would freeze the MSR until reset.
+  std::uint64_t allowed = restorable_bits(run.msr) | (run.msr == kFeatureControl ? lock_bit(run.msr) : 0);
+  if (*mask & ~allowed)
+    return bad(fmt::format("mask {:#x} has bits {:#x} no run can change; {:#x} allows {:#x}", *mask, *mask & ~allowed,
+                           run.msr, allowed));
+  run.mask = *mask & restorable_bits(run.msr);
+  if (run.mask == 0) return bad(fmt::format("mask {:#x} has no bit restore may write", *mask));
   auto cpus = begin->find("cpus");
   if (cpus == begin->end() || !cpus->is_array()) return bad("cpus");
+  if (cpus->size() > kMaxRunCpus) return bad(fmt::format("more than {} CPUs", kMaxRunCpus));
+  std::vector<bool> seen;
   for (const auto& c : *cpus) {
-    auto old = c.is_object() ? parse_journal_hex(c.value("old", nlohmann::json())) : std::nullopt;
-    if (!old || !c.contains("cpu") || !c["cpu"].is_number_integer() || c["cpu"].get<std::int64_t>() < 0 ||
-        c["cpu"].get<std::int64_t>() > 65535)
+    if (!c.is_object()) return bad("cpus[]: not an object");
+    auto old_it = c.find("old");
+    auto cpu_it = c.find("cpu");
+    auto old = old_it == c.end() ? std::nullopt : parse_journal_hex(*old_it);
+    if (!old || cpu_it == c.end() || !cpu_it->is_number_integer() || cpu_it->get<std::int64_t>() < 0 ||
+        cpu_it->get<std::int64_t>() > 65535)
       return bad("cpus[].cpu/old");
-    run.old_values.emplace_back(static_cast<unsigned>(c["cpu"].get<std::int64_t>()), *old);
+    auto cpu = static_cast<unsigned>(cpu_it->get<std::int64_t>());
+    if (cpu >= seen.size()) seen.resize(cpu + 1);
+    if (seen[cpu]) return bad(fmt::format("cpu {} appears twice", cpu));
+    seen[cpu] = true;
+    run.old_values.emplace_back(cpu, *old);
   }
   for (const auto& r : journal.records)
-    if (r.value("run", "") == run.run_id && r.value("event", "") == "end") run.outcome = r.value("outcome", "");
+    if (r.is_object() && text(r, "run") == run.run_id && text(r, "event") == "end") run.outcome = text(r, "outcome");
   return run;
+}
+
+Result<std::string> current_boot_id(const std::string& path) {
+  auto t = collect::read_whole_file(path, collect::Decompress::none, 4096);
+  if (!t) return make_error(ErrorKind::io, fmt::format("cannot read the boot id: {}", t.error().detail));
+  std::string id = *t;
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  if (id.empty()) return make_error(ErrorKind::io, fmt::format("cannot read the boot id: {} is empty", path));
+  return id;
+}
+
+std::optional<Error> check_same_boot(const JournalRun& run, const std::string& boot_now) {
+  if (run.boot_id.empty())
+    return make_error(ErrorKind::bad_input,
+                      fmt::format("journal run {} recorded no boot id: cannot tell whether it ran in this boot", run.run_id),
+                      "a reset puts the MSRs back; restore only undoes runs of the current boot");
+  if (run.boot_id != boot_now)
+    return make_error(ErrorKind::bad_input,
+                      fmt::format("journal run {} was made in another boot (boot id {}, now {}): the reset "
+                                  "since then put the MSRs back",
+                                  run.run_id, run.boot_id, boot_now),
+                      "nothing to undo: restore only undoes runs of the current boot");
+  return std::nullopt;
 }
 
 namespace {
 
 using collect::format_cpu_list;
 
-bool is_locked(std::uint32_t msr, std::uint64_t v) {
-  return msr == kFeatureControl ? (v & feat_ctl::kLocked) != 0 : (v & vm_cr::kLock) != 0;
-}
+bool is_locked(std::uint32_t msr, std::uint64_t v) { return (v & lock_bit(msr)) != 0; }
 
 /// Reads one CPU and decides what restore can do for it.
 RestoreCpu classify(const JournalRun& run, unsigned cpu, std::uint64_t old, MsrWriter& writer,
@@ -173,10 +242,13 @@ void summarize(const JournalRun& run, bool refused_all, RestoreResult& res) {
 
 }  // namespace
 
-RestoreResult restore(const JournalRun& run, MsrWriter& writer, Journal& journal, MsrWriter* fallback,
+RestoreResult restore(const JournalRun& run_in, MsrWriter& writer, Journal& journal, MsrWriter* fallback,
                       const std::string& run_id, const std::string& time, RestoreMode mode) {
   RestoreResult res;
-  res.run = run;
+  res.run = run_in;
+  // Never more than a run can change, whoever built \a run_in: never a lock bit.
+  res.run.mask &= restorable_bits(res.run.msr);
+  const JournalRun& run = res.run;
   for (const auto& [cpu, old] : run.old_values) res.cpus.push_back(classify(run, cpu, old, writer, res.notes));
   if (mode == RestoreMode::dry_run) {
     summarize_dry_run(res);
@@ -192,7 +264,7 @@ RestoreResult restore(const JournalRun& run, MsrWriter& writer, Journal& journal
   for (const auto& c : res.cpus)
     if (c.before) cpus.push_back({{"cpu", c.cpu}, {"old", journal_hex(*c.before)}, {"new", journal_hex(c.old_value)}});
   if (auto err = journal.append({{"schema", kJournalSchema}, {"run", run_id}, {"event", "begin"}, {"time", time},
-                                 {"command", "restore"}, {"of", run.run_id}, {"via", std::string(writer.backend_name())},
+                                 {"command", "restore"}, {"of", run.run_id}, {"boot", run.boot_id}, {"via", std::string(writer.backend_name())},
                                  {"device", writer.device()}, {"msr", journal_hex(run.msr)},
                                  {"mask", journal_hex(run.mask)}, {"cpus", cpus}})) {
     for (auto& c : res.cpus)

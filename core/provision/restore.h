@@ -17,15 +17,30 @@ namespace kvmprobe::provision {
 /// The last run of the journal that may have written, as restore needs it.
 struct JournalRun {
   std::string run_id, command, time, via;
+  std::string boot_id;     ///< /proc/sys/kernel/random/boot_id when it ran ("" when not recorded)
   std::uint32_t msr = 0;
-  std::uint64_t mask = 0;  ///< the bits that run could change: the only bits restore writes
+  /// The bits restore may write: the run's bits, without the lock bit (restore never locks).
+  std::uint64_t mask = 0;
   std::vector<std::pair<unsigned, std::uint64_t>> old_values;  ///< (cpu, old value), in journal order
   std::string outcome;     ///< its "end" outcome; "" when the run never finished (killed, crashed)
 };
 
+/// The bits of \a msr a run can change and restore may put back: IA32_FEATURE_CONTROL's
+/// settable bits without LOCK, VM_CR's SVMDIS. 0 for any other MSR.
+std::uint64_t restorable_bits(std::uint32_t msr);
+
 /// The last run in \a journal not made by restore itself. ErrorKind::missing when there is none,
-/// bad_input when its "begin" line is malformed.
+/// bad_input when its "begin" line is malformed or claims bits no run can change (a mask
+/// beyond restorable_bits() and the lock bit), a CPU twice, or more than 8192 CPUs.
 Result<JournalRun> last_run(const JournalContents& journal);
+
+/// The boot_id of this boot (/proc/sys/kernel/random/boot_id), or an error when unreadable.
+Result<std::string> current_boot_id(const std::string& path = "/proc/sys/kernel/random/boot_id");
+
+/// Refuses (ErrorKind::bad_input) a run made in another boot than \a boot_now, or one that
+/// recorded no boot: a reset put every MSR back, and writing the old values again would undo
+/// what firmware or a later run set.
+std::optional<Error> check_same_boot(const JournalRun& run, const std::string& boot_now);
 
 /// What restore did for one CPU.
 enum class RestoreAction {

@@ -4,14 +4,15 @@
  * and against what user space can see by itself (/dev/cpu/N/msr, CPUID,
  * xgetbv, KVM_GET_TSC_KHZ). Runs inside a test guest, as root.
  *
- *   ioctl_test version [nowrite]  GET_VERSION fields (nowrite: allow_writes=0)
+ *   ioctl_test version [nowrite]  GET_VERSION fields (nowrite: loaded without allow_writes=1)
  *   ioctl_test msrs               READ_MSRS == /dev/cpu/N/msr, MSR for MSR, CPU for CPU
  *   ioctl_test state              CPU_STATE vs CPUID, xgetbv and /dev/cpu/N/msr
  *   ioctl_test tsc [KHZ]          TSC == KHZ (if given) == KVM_GET_TSC_KHZ (if /dev/kvm)
  *   ioctl_test refuse             argument checks and the write allow-list
- *   ioctl_test write-tcg          allowed writes under TCG: 0x3a does not stick
+ *   ioctl_test write-tcg          allowed writes under TCG: 0x3a does not stick;
+ *                                 the other vendor's MSR is refused
  *   ioctl_test lockdown           writes refused, reads still work
- *   ioctl_test nowrite            writes refused (module loaded with allow_writes=0)
+ *   ioctl_test nowrite            writes refused (module loaded without allow_writes=1)
  *   ioctl_test noperm             uid 1000 and root without CAP_SYS_RAWIO are refused
  *   ioctl_test offline CPU        per-CPU commands on an offline CPU are ENXIO
  *
@@ -440,6 +441,19 @@ static int gwrite(int fd, int cpu, uint32_t msr, uint64_t set, uint64_t clear,
 	return xioctl(fd, KVMPROBE_IOC_GUARDED_WRITE, w);
 }
 
+static int vendor_is_amd(int vendor)
+{
+	return vendor == KVMPROBE_VENDOR_AMD || vendor == KVMPROBE_VENDOR_HYGON;
+}
+
+/* An allowed write on this CPU's vendor MSR (0x3a bit 2, or VM_CR.SVMDIS clear). */
+static int gwrite_own(int fd, int cpu, struct kvmprobe_guarded_write *w)
+{
+	if (vendor_is_amd(cpu_vendor()))
+		return gwrite(fd, cpu, KVMPROBE_MSR_VM_CR, 0, KVMPROBE_VM_CR_SVMDIS, w);
+	return gwrite(fd, cpu, 0x3a, KVMPROBE_FEAT_CTL_VMX_OUTSIDE_SMX, 0, w);
+}
+
 static void expect_write(int fd, const char *name, int want, int cpu, uint32_t msr,
 			 uint64_t set, uint64_t clear)
 {
@@ -474,8 +488,10 @@ static int cmd_refuse(void)
 	/* Malformed requests are EINVAL, unknown CPUs ENXIO. */
 	expect_write(fd, "refuse.write_empty_masks", -EINVAL, 0, 0x3a, 0, 0);
 	expect_write(fd, "refuse.write_overlap", -EINVAL, 0, 0x3a, 4, 4);
-	expect_write(fd, "refuse.write_cpu_huge", -ENXIO, 99999, 0x3a, 4, 0);
-	expect_write(fd, "refuse.write_cpu_minus1", -ENXIO, -1, 0x3a, 4, 0);
+	err = gwrite_own(fd, 99999, &w);
+	result(err == -ENXIO, "refuse.write_cpu_huge", "got %s", strerror(-err));
+	err = gwrite_own(fd, -1, &w);
+	result(err == -ENXIO, "refuse.write_cpu_minus1", "got %s", strerror(-err));
 	memset(&w, 0, sizeof(w));
 	w.msr = 0x3a;
 	w.set_mask = 4;
@@ -549,10 +565,19 @@ static int tainted_out_of_spec(void)
 static int cmd_write_tcg(void)
 {
 	int cpus[256], ncpu = online_cpus(cpus, 256), fd = open_dev(O_RDWR), i, err;
+	int amd = vendor_is_amd(cpu_vendor());
 	struct kvmprobe_guarded_write w;
 	char name[80];
 
 	for (i = 0; i < ncpu; i++) {
+		/* Only the vendor's own MSR: QEMU emulates both, the CPU has one. */
+		err = gwrite(fd, cpus[i], amd ? 0x3a : KVMPROBE_MSR_VM_CR,
+			     amd ? KVMPROBE_FEAT_CTL_VMX_OUTSIDE_SMX : 0,
+			     amd ? 0 : KVMPROBE_VM_CR_SVMDIS, &w);
+		snprintf(name, sizeof(name), "write.other_vendor_msr_refused.cpu%d", cpus[i]);
+		result(err == -EPERM, name, "got %s", strerror(-err));
+		if (amd)
+			goto vm_cr;
 		err = gwrite(fd, cpus[i], 0x3a, KVMPROBE_FEAT_CTL_VMX_OUTSIDE_SMX, 0, &w);
 		printf("INFO cpu %d 0x3a: %s status %#x old %#llx written %#llx readback %#llx\n",
 		       cpus[i], strerror(-err), w.status, (unsigned long long)w.old_value,
@@ -562,6 +587,8 @@ static int cmd_write_tcg(void)
 		       KVMPROBE_GW_READBACK | KVMPROBE_GW_MISMATCH) &&
 		       w.written == (w.old_value | 4) && w.readback != w.written, name,
 		       "err %s status %#x", strerror(-err), w.status);
+		continue;
+vm_cr:
 		err = gwrite(fd, cpus[i], KVMPROBE_MSR_VM_CR, 0, KVMPROBE_VM_CR_SVMDIS, &w);
 		snprintf(name, sizeof(name), "write.vm_cr_clear_svmdis.cpu%d", cpus[i]);
 		if (w.old_value & KVMPROBE_VM_CR_SVMDIS)
@@ -571,7 +598,9 @@ static int cmd_write_tcg(void)
 			       KVMPROBE_GW_READBACK) && w.written == w.old_value, name,
 			       "got %s status %#x", strerror(-err), w.status);
 	}
-	result(tainted_out_of_spec(), "write.tainted_cpu_out_of_spec", "taint bit 2 (S) not set");
+	/* Under TCG only the 0x3a write executes (VM_CR.SVMDIS is already clear). */
+	if (!amd)
+		result(tainted_out_of_spec(), "write.tainted_cpu_out_of_spec", "taint bit 2 (S) not set");
 	close(fd);
 	return 0;
 }
@@ -610,7 +639,7 @@ static int cmd_offline(int cpu)
 	s.cpu = cpu;
 	err = xioctl(fd, KVMPROBE_IOC_CPU_STATE, &s);
 	result(err == -ENXIO, "offline.cpu_state_enxio", "got %s", strerror(-err));
-	err = gwrite(fd, cpu, 0x3a, KVMPROBE_FEAT_CTL_VMX_OUTSIDE_SMX, 0, &w);
+	err = gwrite_own(fd, cpu, &w);
 	result(err == -ENXIO, "offline.write_enxio", "got %s", strerror(-err));
 	err = read_batch(fd, 0, &e, 1);
 	result(!err, "offline.cpu0_still_works", "got %s", strerror(-err));

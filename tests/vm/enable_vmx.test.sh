@@ -102,8 +102,9 @@ for n in 0 1; do
 done
 echo "@@VMCR before $(vmcr 0) $(vmcr 1)"
 sec fake_dry kvmprobe enable-vmx --dry-run
-sec fake_link_setup ln -s /tmp/elsewhere /tmp/link.jsonl
-sec fake_link kvmprobe enable-vmx --yes --journal /tmp/link.jsonl
+sec fake_link_setup ln -s /tmp/elsewhere /root/link.jsonl
+sec fake_link kvmprobe enable-vmx --yes --journal /root/link.jsonl
+sec fake_tmp kvmprobe enable-vmx --yes --journal /tmp/j2.jsonl
 echo "@@VMCR after_link $(vmcr 0) $(vmcr 1)"
 sec fake_enable kvmprobe enable-vmx --yes
 echo "@@VMCR after_enable $(vmcr 0) $(vmcr 1)"
@@ -114,6 +115,18 @@ sec fake_restore kvmprobe restore
 echo "@@VMCR after_restore $(vmcr 0) $(vmcr 1)"
 sec fake_restore2 kvmprobe restore
 sec fake_journal cat /var/lib/kvmprobe/journal.jsonl
+# Faults (issue 11): a second run while one holds the run lock; a full disk at the journal.
+# SVMDIS is set again (restored above), so each run would write.
+provision_probe hold 4 >/tmp/hold.out &
+sleep 1
+sec busy kvmprobe enable-vmx --yes
+sec busy_restore kvmprobe restore
+echo "@@VMCR after_busy $(vmcr 0) $(vmcr 1)"
+wait
+mkdir -p -m 700 /root/full && mount -t tmpfs -o size=8k,mode=0700 tmpfs /root/full
+dd if=/dev/zero of=/root/full/fill bs=1k 2>/dev/null
+sec full kvmprobe enable-vmx --yes --journal /root/full/j.jsonl
+echo "@@VMCR after_full $(vmcr 0) $(vmcr 1)"
 exit 0
 EOF2
 cat "$W/common.sh" - >"$W/skylake.sh" <<'EOF2'
@@ -125,15 +138,34 @@ sec provision kvmprobe provision --profile /tmp/profile.json --yes --journal /tm
 if [ -e /tmp/j.jsonl ]; then echo "@@JOURNAL yes"; else echo "@@JOURNAL no"; fi
 facts before_probe
 sec write_msr provision_probe write msr
-sec apply_msr provision_probe apply msr /tmp/probe-msr.jsonl
-sec restore_msr kvmprobe restore --journal /tmp/probe-msr.jsonl
-[ -f /root/kvmprobe.ko ] || { facts end; exit 0; }   # no driver for this kernel: the host says why
-insmod /root/kvmprobe.ko
-sec backend provision_probe backend
-sec write_driver provision_probe write driver
-sec apply_driver provision_probe apply driver /tmp/probe-driver.jsonl
-sec journal cat /tmp/probe-driver.jsonl
+sec apply_msr provision_probe apply msr /root/probe-msr.jsonl
+sec restore_msr kvmprobe restore --journal /root/probe-msr.jsonl
+if [ -f /root/kvmprobe.ko ]; then   # no driver for this kernel: the host says why
+  # The module's writes are off by default (issue 11 item 9): the enable path opts in.
+  insmod /root/kvmprobe.ko allow_writes=1
+  sec backend provision_probe backend
+  sec write_driver provision_probe write driver
+  sec apply_driver provision_probe apply driver /root/probe-driver.jsonl
+  sec journal cat /root/probe-driver.jsonl
+fi
 facts end
+# Faults (issue 11): the engine killed (SIGKILL) at its Nth write, then `kvmprobe restore`. TCG
+# drops 0x3a writes, so regular files stand in for /dev/cpu/N/msr (0x3a = 0 on both CPUs).
+[ ! -f /root/kvmprobe.ko ] || rmmod kvmprobe
+fc() { dd if=/dev/cpu/$1/msr bs=1 skip=$((0x3a)) count=8 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
+standin() {
+  for c in 0 1; do
+    rm -f /dev/cpu/$c/msr
+    printf '\000\000\000\000\000\000\000\000' | dd of=/dev/cpu/$c/msr bs=1 seek=$((0x3a)) conv=notrunc 2>/dev/null
+  done
+}
+for k in 1 2 3; do  # 1: inside phase 1; 2: between the phases; 3: inside the lock phase (sec() uses $n)
+  standin
+  sec kill$k provision_probe kill $k /root/kill$k.jsonl
+  echo "@@FC kill$k $(fc 0) $(fc 1)"
+  sec kill${k}_restore kvmprobe restore --journal /root/kill$k.jsonl
+  echo "@@FC kill${k}_restored $(fc 0) $(fc 1)"
+done
 exit 0
 EOF2
 
@@ -215,8 +247,10 @@ for row in "${MATRIX[@]}"; do
       "1000000000000000 1000000000000000"
     sec_rc "$run" fake_dry 0 "$c stand-in: --dry-run plans the write, exit 0"
     sec_has "$run" fake_dry "$c stand-in: plan 0x10 -> 0x0" "0x10  0x0"
-    sec_rc "$run" fake_link 1 "$c stand-in: a symlinked journal stops the run (exit 1)"
+    sec_rc "$run" fake_link 3 "$c stand-in: a symlinked journal stops the run (exit 3)"
     sec_has "$run" fake_link.err "$c stand-in: says why" "symlink"
+    sec_rc "$run" fake_tmp 3 "$c stand-in: a journal in sticky world-writable /tmp is refused (exit 3)"
+    sec_has "$run" fake_tmp.err "$c stand-in: says why" "writable by group or others"
     assert_eq "$c stand-in: nothing written after the journal refusal" "$(fact "$run" VMCR after_link)" \
       "1000000000000000 1000000000000000"
     sec_rc "$run" fake_enable 0 "$c stand-in: enable-vmx applies, exit 0"
@@ -239,6 +273,17 @@ for row in "${MATRIX[@]}"; do
       "$(grep -c '"schema":"kvmprobe.journal/1"' "$(vm_out "$run")/journal.jsonl")" 8
     assert_eq "$c stand-in: journal's first line is the begin with old values" \
       "$(head -n1 "$(vm_out "$run")/journal.jsonl" | json_get - cpus.1.old)" "0x10"
+    # Faults: concurrent runs are refused; a full disk at the journal stops before any write.
+    sec_rc "$run" busy 1 "$c faults: enable-vmx while another run holds the lock: exit 1"
+    sec_has "$run" busy.err "$c faults: says another run is writing" "is writing MSRs"
+    sec_rc "$run" busy_restore 1 "$c faults: restore while another run holds the lock: exit 1"
+    assert_eq "$c faults: nothing written while locked out" "$(fact "$run" VMCR after_busy)" \
+      "1000000000000000 1000000000000000"
+    sec_rc "$run" full 1 "$c faults: journal on a full disk: exit 1"
+    sec_has "$run" full "$c faults: says the disk is full and nothing was written" \
+      "aborted: cannot append to journal /root/full/j.jsonl: No space left on device: nothing was written"
+    assert_eq "$c faults: nothing written with a full disk" "$(fact "$run" VMCR after_full)" \
+      "1000000000000000 1000000000000000"
   else
     sec_rc "$run" enable 10 "$c enable-vmx without VMX exits 10"
     sec_has "$run" enable "$c says the CPU has no VMX" "the CPU has no VMX"
@@ -260,23 +305,41 @@ for row in "${MATRIX[@]}"; do
       skip "$c the write layer through the companion driver" "no kvmprobe.ko for $kern: ${NODRV[$kern]}"
       assert_contains "$c dmesg: the msr driver saw the probe's write" "$(vm_out "$run")/dmesg.log" \
         "unrecognized MSR 0x3a"
-      continue
+    else
+      sec_has "$run" backend "$c the driver is preferred, msr kept for undoing" "backend driver fallback msr"
+      sec_rc "$run" write_driver 0 "$c driver GUARDED_WRITE of 0x3a bit 2: reported on every CPU"
+      sec_has "$run" write_driver "$c driver: did not take effect" "via driver: did not take effect"
+      sec_rc "$run" apply_driver 0 "$c engine via driver: rolled back"
+      sec_has "$run" apply_driver "$c engine via driver: exit code 14" "outcome rolled_back exit 14"
+      sec_has "$run" journal "$c journal: begin line with the old values" '"event":"begin"'
+      sec_has "$run" journal "$c journal: the write, as it happened" '"status":"did not take effect"'
+      sec_has "$run" journal "$c journal: end line" '"outcome":"rolled_back"'
+      # The writes reached the kernel: the checks above would have seen them.
+      assert_contains "$c dmesg: the msr driver saw the probe's write" "$(vm_out "$run")/dmesg.log" \
+        "unrecognized MSR 0x3a"
+      assert_contains "$c dmesg: kvmprobe.ko logged its write" "$(vm_out "$run")/dmesg.log" "wrote MSR 0x3a"
+      t=$(fact "$run" TAINT end)
+      if [ -n "$t" ] && [ $((t & 4)) -ne 0 ]; then pass "$c the probe's writes tainted the kernel (tainted=$t)"
+      else fail "$c the probe's writes tainted the kernel" "tainted='$t'"; fi
     fi
-    sec_has "$run" backend "$c the driver is preferred, msr kept for undoing" "backend driver fallback msr"
-    sec_rc "$run" write_driver 0 "$c driver GUARDED_WRITE of 0x3a bit 2: reported on every CPU"
-    sec_has "$run" write_driver "$c driver: did not take effect" "via driver: did not take effect"
-    sec_rc "$run" apply_driver 0 "$c engine via driver: rolled back"
-    sec_has "$run" apply_driver "$c engine via driver: exit code 14" "outcome rolled_back exit 14"
-    sec_has "$run" journal "$c journal: begin line with the old values" '"event":"begin"'
-    sec_has "$run" journal "$c journal: the write, as it happened" '"status":"did not take effect"'
-    sec_has "$run" journal "$c journal: end line" '"outcome":"rolled_back"'
-    # The writes reached the kernel: the checks above would have seen them.
-    assert_contains "$c dmesg: the msr driver saw the probe's write" "$(vm_out "$run")/dmesg.log" \
-      "unrecognized MSR 0x3a"
-    assert_contains "$c dmesg: kvmprobe.ko logged its write" "$(vm_out "$run")/dmesg.log" "wrote MSR 0x3a"
-    t=$(fact "$run" TAINT end)
-    if [ -n "$t" ] && [ $((t & 4)) -ne 0 ]; then pass "$c the probe's writes tainted the kernel (tainted=$t)"
-    else fail "$c the probe's writes tainted the kernel" "tainted='$t'"; fi
+    # Faults: killed at its 2nd/3rd/4th write (stand-in 0x3a), then restore.
+    for n in 1 2 3; do sec_rc "$run" kill$n 137 "$c faults: engine killed by SIGKILL at write $((n + 1))"; done
+    assert_eq "$c faults: killed inside phase 1: CPU 0 enabled only" "$(fact "$run" FC kill1)" \
+      "0400000000000000 0000000000000000"
+    assert_eq "$c faults: killed between the phases: both enabled, none locked" "$(fact "$run" FC kill2)" \
+      "0400000000000000 0400000000000000"
+    assert_eq "$c faults: killed inside the lock phase: CPU 0 locked" "$(fact "$run" FC kill3)" \
+      "0500000000000000 0400000000000000"
+    sec_rc "$run" kill1_restore 0 "$c faults: restore after a kill inside phase 1: exit 0"
+    sec_rc "$run" kill2_restore 0 "$c faults: restore after a kill between the phases: exit 0"
+    for n in 1 2; do
+      assert_eq "$c faults: restore after kill $n put every CPU back" "$(fact "$run" FC kill${n}_restored)" \
+        "0000000000000000 0000000000000000"
+    done
+    sec_rc "$run" kill3_restore 15 "$c faults: restore after a kill in the lock phase: exit 15 (CPU 0 locked)"
+    sec_has "$run" kill3_restore "$c faults: names the locked CPU" "locked"
+    assert_eq "$c faults: CPU 1 put back, locked CPU 0 untouched" "$(fact "$run" FC kill3_restored)" \
+      "0500000000000000 0000000000000000"
   fi
 done
 

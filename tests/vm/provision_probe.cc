@@ -6,10 +6,18 @@
 //   provision_probe backend             which write path open_writers() picks (driver, msr)
 //   provision_probe write driver|msr    modify(cpu, 0x3a, set bit 2) on every online CPU
 //   provision_probe apply driver|msr J  the two-phase engine on every online CPU, journal J
+//   provision_probe hold SECONDS        hold the run lock (as a writing run does) for SECONDS
+//   provision_probe kill N J            the same engine via msr, killed (SIGKILL) by the kernel
+//                                       when it starts its write number N+1: a run cut off
+//                                       between (or inside) its phases, for restore to undo
 //
 // Prints one "KEY value..." line per fact; exits 0 when every CPU's write was reported as not
 // taking effect (write) / the run was rolled back with exit code 14 (apply), 1 otherwise.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -18,6 +26,8 @@
 #include "core/collect/cpu_list.h"
 #include "core/provision/apply.h"
 #include "core/provision/journal.h"
+#include "core/provision/restore.h"
+#include "core/provision/run_lock.h"
 #include "core/provision/writers.h"
 
 using namespace kvmprobe;
@@ -33,9 +43,27 @@ std::vector<unsigned> online_cpus() {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: provision_probe backend | write driver|msr | apply driver|msr JOURNAL\n");
+  std::fprintf(stderr, "usage: provision_probe backend | write driver|msr | apply driver|msr JOURNAL | kill N JOURNAL | hold SECONDS\n");
   return 2;
 }
+
+/// Passes every call to \a inner, and SIGKILLs the process when write number \a limit + 1 starts.
+class KillingWriter final : public MsrWriter {
+ public:
+  KillingWriter(MsrWriter& inner, unsigned limit) : inner_(inner), limit_(limit) {}
+  std::string_view backend_name() const override { return inner_.backend_name(); }
+  std::string device() const override { return inner_.device(); }
+  MsrRead read(unsigned cpu, std::uint32_t index) override { return inner_.read(cpu, index); }
+  WriteOutcome modify(unsigned cpu, std::uint32_t index, std::uint64_t set, std::uint64_t clear) override {
+    if (writes_++ == limit_) ::kill(::getpid(), SIGKILL);
+    return inner_.modify(cpu, index, set, clear);
+  }
+
+ private:
+  MsrWriter& inner_;
+  unsigned limit_;
+  unsigned writes_ = 0;
+};
 
 }  // namespace
 
@@ -54,7 +82,18 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc < 3) return usage();
-  std::string which = argv[2];
+  if (cmd == "hold") {
+    auto lock = RunLock::acquire();
+    if (!lock) {
+      std::printf("error %s\n", lock.error().detail.c_str());
+      return 1;
+    }
+    std::printf("holding %s\n", kDefaultRunLock);
+    std::fflush(stdout);
+    ::sleep(static_cast<unsigned>(std::atoi(argv[2])));
+    return 0;
+  }
+  std::string which = cmd == "kill" ? std::string("msr") : std::string(argv[2]);
   auto w = open_writers(which == "driver" ? WriteBackend::driver : WriteBackend::msr, cpus.front());
   if (!w) {
     std::printf("error %s\n", w.error().detail.c_str());
@@ -73,8 +112,9 @@ int main(int argc, char** argv) {
     }
     return all ? 0 : 1;
   }
-  if (cmd == "apply" && argc == 4) {
+  if ((cmd == "apply" || cmd == "kill") && argc == 4) {
     ApplyRequest req;
+    if (auto boot = current_boot_id()) req.boot_id = *boot;
     req.msr = kFeatureControl;
     req.enable_set = 0x4;
     req.lock_set = 0x1;
@@ -92,6 +132,12 @@ int main(int argc, char** argv) {
     auto journal = FileJournal::open(argv[3]);
     if (!journal) {
       std::printf("error %s\n", journal.error().detail.c_str());
+      return 1;
+    }
+    if (cmd == "kill") {
+      KillingWriter killing(writer, static_cast<unsigned>(std::atoi(argv[2])));
+      ApplyResult res = apply(req, killing, **journal, nullptr);
+      std::printf("not killed: outcome %s\n", to_string(res.outcome));
       return 1;
     }
     ApplyResult res = apply(req, writer, **journal, w->fallback.get());

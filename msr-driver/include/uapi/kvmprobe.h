@@ -48,23 +48,27 @@
  * KVMPROBE_IOC_GUARDED_WRITE (struct kvmprobe_guarded_write, in/out)
  *   A read-modify-write of one allow-listed MSR on one CPU, then a
  *   read-back, all in one cross-CPU call: new = (old | set) & ~clear.
- *   Allowed, and nothing else:
- *     0x3a (IA32_FEATURE_CONTROL): set any of KVMPROBE_FEAT_CTL_SETTABLE
+ *   Allowed, and nothing else, on the boot CPU vendor's MSR only:
+ *     0x3a (IA32_FEATURE_CONTROL, Intel, Centaur, Zhaoxin): set any of
+ *       KVMPROBE_FEAT_CTL_SETTABLE
  *       (bits 0 lock, 1 VMX in SMX, 2 VMX outside SMX, 17 SGX launch
  *       control, 18 SGX, 20 LMCE); clear nothing.
- *     0xc0010114 (VM_CR): clear KVMPROBE_VM_CR_SVMDIS (bit 4); set nothing.
+ *     0xc0010114 (VM_CR, AMD, Hygon): clear KVMPROBE_VM_CR_SVMDIS (bit 4);
+ *       set nothing.
  *   The file must be open for writing. Refused, in this order:
  *     EPERM   (or the LSM's errno) kernel lockdown (LOCKDOWN_MSR)
- *     EPERM   module loaded with allow_writes=0
+ *     EPERM   module loaded without allow_writes=1 (the default is 0)
  *     EBADF   file not opened for writing
  *     EINVAL  flags/reserved nonzero, set and clear both 0 or overlapping
- *     EPERM   another MSR, a bit outside the lists above, or, found on the
+ *     EPERM   another MSR (or the other vendor's), a bit outside the lists
+ *             above, or, found on the
  *             target CPU, the MSR is locked (0x3a bit 0, VM_CR bit 3)
  *             and the request would change it
  *     ENXIO   CPU not online
  *   When new equals old nothing is written (KVMPROBE_GW_UNCHANGED).
  *   Otherwise the driver writes, taints the kernel (TAINT_CPU_OUT_OF_SPEC)
- *   and logs the caller's name and pid (rate-limited). Returns 0 only if
+ *   and logs the caller's name and pid (faults rate-limited). Writes are
+ *   serialised (one at a time, module-wide). Returns 0 only if
  *   every step worked and the read-back equals the value written. Returns
  *   EIO, still copying the struct back, if a step raised #GP
  *   (KVMPROBE_GW_*_FAULT) or the read-back differs from what was written

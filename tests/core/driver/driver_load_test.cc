@@ -32,7 +32,8 @@ TEST(DriverLoad, LoadsTheBuildTreeModuleAndChecksTheDevice) {
   EXPECT_TRUE(o->loaded);
   EXPECT_FALSE(o->already_loaded);
   EXPECT_EQ(o->method, LoadMethod::finit_module);
-  EXPECT_EQ(sys.loaded_files, std::vector<std::string>{kBuildKo});
+  // The module defaults to allow_writes=0 (issue 11 item 9): `driver load` opts in.
+  EXPECT_EQ(sys.loaded_files, std::vector<std::string>{std::string(kBuildKo) + " allow_writes=1"});
   EXPECT_EQ(o->ko_vermagic, "6.1.0-56-amd64 SMP preempt mod_unload modversions ");
   EXPECT_TRUE(o->device.present);
   EXPECT_TRUE(o->abi.matches());
@@ -103,7 +104,7 @@ TEST(DriverLoad, CompressedDkmsModuleGoesThroughModprobe) {
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->method, LoadMethod::modprobe);
   ASSERT_EQ(sys.runs.size(), 1u);
-  EXPECT_EQ(sys.runs[0], (std::vector<std::string>{"/sbin/modprobe", "kvmprobe"}));
+  EXPECT_EQ(sys.runs[0], (std::vector<std::string>{"/sbin/modprobe", "kvmprobe", "allow_writes=1"}));
   EXPECT_EQ(o->err, EKEYREJECTED);
   ASSERT_TRUE(o->failure);
   EXPECT_EQ(o->failure->cause, LoadCause::signature);
