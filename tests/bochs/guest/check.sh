@@ -5,7 +5,8 @@ for m in kvm kvm_amd kvm_intel; do
   [ ! -d /sys/module/$m ] || echo "@@PRELOADED $m"
 done
 modprobe msr
-insmod /root/kvmprobe.ko >/tmp/insmod.out 2>&1 && echo "@@DRIVER yes" || echo "@@DRIVER no $(head -n1 /tmp/insmod.out)"
+# Writes are off by default (allow_writes=N); the GUARDED_WRITE check below needs the write path.
+insmod /root/kvmprobe.ko allow_writes=1 >/tmp/insmod.out 2>&1 && echo "@@DRIVER yes" || echo "@@DRIVER no $(head -n1 /tmp/insmod.out)"
 sec check kvmprobe check --json=short
 cp /tmp/s.out /tmp/check.json
 sec checktext kvmprobe check --no-legend --color=never
