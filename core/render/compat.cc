@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/render/steps_text.h"
+
 namespace kvmprobe::render {
 namespace {
 
@@ -33,26 +35,7 @@ std::string compat_text(const CompatReport& r, const TextStyle& st) {
     out += fmt::format("  source:      {}\n", side(r.src_label, r.src_kernel, r.src_profile));
     out += fmt::format("  destination: {}\n\n", side(r.dst_label, r.dst_kernel, r.dst_profile));
   }
-  size_t w = 0;
-  for (const auto& s : r.steps) w = std::max(w, s.id.size());
-  for (const auto& s : r.steps) {
-    std::string tag = fmt::format("{:<7}", to_string(s.status));
-    out += fmt::format("  {}  {:<{}}  {}\n", paint(s.status, tag, st.color), s.id, w, s.summary);
-    bool detail = st.verbose || s.status != Status::ok;
-    if (detail) {
-      for (const auto& e : s.evidence) {
-        std::string line = e.what;
-        if (!e.where.empty()) line += fmt::format(" [{}]", e.where);
-        if (!e.raw.empty()) line += fmt::format(" = {}", e.raw);
-        if (!e.meaning.empty()) line += fmt::format(": {}", e.meaning);
-        out += fmt::format("  {:<7}  {:<{}}    {}\n", "", "", w, line);
-      }
-      for (const auto& m : s.missing) out += fmt::format("  {:<7}  {:<{}}    missing: {}\n", "", "", w, m);
-      for (const auto& l : s.kvm_log) out += fmt::format("  {:<7}  {:<{}}    log: {}\n", "", "", w, l);
-    }
-    if (!s.remedy.empty() && s.status != Status::ok)
-      out += fmt::format("  {:<7}  {:<{}}    fix: {}\n", "", "", w, s.remedy);
-  }
+  out += steps_text(r.steps, st, SkippedDetail::shown);
   if (st.verbose && !r.msrs.empty()) {
     out += "\n  MSR          name                               source value         listed  accepts  reason\n";
     for (const auto& m : r.msrs)

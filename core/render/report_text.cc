@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/render/render.h"
+#include "core/render/steps_text.h"
 
 namespace kvmprobe::render {
 
@@ -19,6 +20,32 @@ std::string paint(Status s, const std::string& text, bool color) {
     case Status::skipped: code = "\x1b[2m"; break;
   }
   return fmt::format("{}{}\x1b[0m", code, text);
+}
+
+std::string steps_text(const std::vector<StepResult>& steps, const TextStyle& st, SkippedDetail skipped) {
+  std::string out;
+  size_t w = 0;
+  for (const auto& s : steps) w = std::max(w, s.id.size());
+  for (const auto& s : steps) {
+    std::string tag = fmt::format("{:<7}", to_string(s.status));
+    out += fmt::format("  {}  {:<{}}  {}\n", paint(s.status, tag, st.color), s.id, w, s.summary);
+    bool detail = st.verbose || s.status == Status::fail || s.status == Status::unknown ||
+                  s.status == Status::warn || (s.status == Status::skipped && skipped == SkippedDetail::shown);
+    if (detail) {
+      for (const auto& e : s.evidence) {
+        std::string line = e.what;
+        if (!e.where.empty()) line += fmt::format(" [{}]", e.where);
+        if (!e.raw.empty()) line += fmt::format(" = {}", e.raw);
+        if (!e.meaning.empty()) line += fmt::format(": {}", e.meaning);
+        out += fmt::format("  {:<7}  {:<{}}    {}\n", "", "", w, line);
+      }
+      for (const auto& m : s.missing) out += fmt::format("  {:<7}  {:<{}}    missing: {}\n", "", "", w, m);
+      for (const auto& l : s.kvm_log) out += fmt::format("  {:<7}  {:<{}}    log: {}\n", "", "", w, l);
+    }
+    if (!s.remedy.empty() && s.status != Status::ok)
+      out += fmt::format("  {:<7}  {:<{}}    fix: {}\n", "", "", w, s.remedy);
+  }
+  return out;
 }
 
 namespace {
@@ -38,27 +65,7 @@ std::string report_text(const Report& r, const TextStyle& st) {
     if (!r.profile_note.empty()) out += fmt::format("  ({})", r.profile_note);
     out += "\n\n";
   }
-  size_t w = 0;
-  for (const auto& s : r.steps) w = std::max(w, s.id.size());
-  for (const auto& s : r.steps) {
-    std::string tag = fmt::format("{:<7}", to_string(s.status));
-    out += fmt::format("  {}  {:<{}}  {}\n", paint(s.status, tag, st.color), s.id, w, s.summary);
-    bool detail = st.verbose || s.status == Status::fail || s.status == Status::unknown || s.status == Status::warn;
-    if (detail) {
-      for (const auto& e : s.evidence) {
-        std::string line = e.what;
-        if (!e.where.empty()) line += fmt::format(" [{}]", e.where);
-        if (!e.raw.empty()) line += fmt::format(" = {}", e.raw);
-        if (!e.meaning.empty()) line += fmt::format(": {}", e.meaning);
-        out += fmt::format("  {:<7}  {:<{}}    {}\n", "", "", w, line);
-      }
-      for (const auto& m : s.missing) out += fmt::format("  {:<7}  {:<{}}    missing: {}\n", "", "", w, m);
-    }
-    if (detail || st.verbose)
-      for (const auto& l : s.kvm_log) out += fmt::format("  {:<7}  {:<{}}    log: {}\n", "", "", w, l);
-    if (!s.remedy.empty() && s.status != Status::ok)
-      out += fmt::format("  {:<7}  {:<{}}    fix: {}\n", "", "", w, s.remedy);
-  }
+  out += steps_text(r.steps, st, SkippedDetail::hidden);
   out += "\n";
   std::string module = v.vendor_module.empty() ? "vendor module" : v.vendor_module;
   out += fmt::format("{} would load: {}  — {}\n", module,
