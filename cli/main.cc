@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   register_cpuid(app, opts, run);
   register_compat(app, opts, run);
   register_fleet(app, opts, run);
+  register_completion(app, opts, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
