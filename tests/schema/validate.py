@@ -134,6 +134,14 @@ def main():
             docs.append((" ".join(argv), doc))
         for path in snapshots():
             docs.append((os.path.relpath(path, SRC), json.load(open(path))))
+        # Input files: the provision profile above, the journal line above and the example
+        # journal of docs/provision-profile.md.
+        docs.append(("the provision profile", PROFILE))
+        for line in open(os.path.join(tmp, "only-end.jsonl")):
+            docs.append(("a journal line", json.loads(line)))
+        for line in open(os.path.join(SRC, "docs", "provision-profile.md")):
+            if line.startswith('{"schema":"kvmprobe.journal/1"'):
+                docs.append(("docs/provision-profile.md's journal", json.loads(line)))
     for what, doc in docs:
         name = doc.get("schema") if isinstance(doc, dict) else None
         f = os.path.basename(schema_file(name)) if isinstance(name, str) else None
