@@ -88,7 +88,9 @@ TEST(CheckPrometheus, EveryFamilyOnceWithHelpAndType) {
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
-    if (std::regex_match(line, m, type_re)) EXPECT_TRUE(types.insert(m[1]).second) << "family twice: " << m[1];
+    if (std::regex_match(line, m, type_re)) {
+      EXPECT_TRUE(types.insert(m[1]).second) << "family twice: " << m[1];
+    }
   }
   EXPECT_GE(types.size(), 15u);
 }
