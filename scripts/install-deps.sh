@@ -11,6 +11,8 @@ vm+=(bochs bochsbios vgabios isolinux syslinux-common xorriso grub-pc-bin)
 fuzz=(clang-14 libclang-rt-14-dev util-linux)
 # tests/cli/prometheus.test.sh: promtool (Debian ships it in prometheus, 19 MB); completion.test.sh: zsh, fish (1 MB each); schema.test.sh: python3-jsonschema
 ops=(prometheus zsh fish python3-jsonschema)
+# ImportDump.CpuidToolSaveOutputOfThisHostImports: libcpuid's own cpuid_tool; cli/man.test.sh: groff
+ops+=(cpuidtool groff-base)
 pkgs=("${build[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}" "${fuzz[@]}" "${ops[@]}")
 missing=()
