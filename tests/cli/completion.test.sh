@@ -79,7 +79,7 @@ if command -v zsh >/dev/null; then
   check "zsh -n parses the script" zsh -n "$TMP/kvmprobe.zsh"
   check "zsh: the script starts with #compdef kvmprobe" grep -qx '#compdef kvmprobe' <(head -1 "$TMP/kvmprobe.zsh")
 else
-  skip "zsh parses the script" "zsh is not installed (apt-get install zsh)"
+  skip_tool "zsh parses the script" zsh zsh
 fi
 if command -v fish >/dev/null; then
   check "fish -n parses the script" fish -n "$TMP/kvmprobe.fish"
@@ -91,7 +91,7 @@ if command -v fish >/dev/null; then
   fish_complete "kvmprobe check --di"
   expect_got "fish: 'check --di' → --diff-kernel" "--diff-kernel"
 else
-  skip "fish parses the script" "fish is not installed (apt-get install fish)"
+  skip_tool "fish parses the script" fish fish
 fi
 
 finish

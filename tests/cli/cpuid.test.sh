@@ -65,7 +65,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
   if [[ $rc == 124 ]]; then pass "qemu-system-x86_64 accepts the --qemu-cpu string"
   else fail "qemu-system-x86_64 accepts the --qemu-cpu string" "exit $rc: $(grep -v warning "$TMP/qemu.err" | head -2)"; fi
 else
-  skip "qemu-system-x86_64 accepts the --qemu-cpu string" "qemu-system-x86_64 not installed"
+  skip_tool "qemu-system-x86_64 accepts the --qemu-cpu string" qemu-system-x86_64 qemu-system-x86
 fi
 
 finish

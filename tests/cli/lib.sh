@@ -4,7 +4,10 @@
 #   kp ARGS...            run kvmprobe with ARGS (stdin /dev/null, 30 s timeout); sets RC, OUT, ERR
 #   expect_rc N DESC      and the other expect_* functions below record one assertion each
 #   skip DESC WHY         record a skipped assertion (printed as SKIP, not counted as passed)
-#   finish                print "N passed, N failed" and exit 1 if anything failed
+#   skip_tool DESC TOOL PKG  TOOL (which scripts/install-deps.sh installs from PKG) is missing:
+#                         a skip, but a failure under CI=true (.ci/run), where it must be there
+#   finish                print "N passed, N failed[, N skipped]"; exit 1 if anything failed,
+#                         else 77 if anything was skipped (ctest: SKIP_RETURN_CODE), else 0
 #
 # Every run is against recorded snapshots (--from), never the live host, so the tests need
 # neither root nor /dev/cpu: the answers are the same on every machine.
@@ -73,6 +76,10 @@ fail() {
   return 0
 }
 skip() { SKIPPED=$((SKIPPED + 1)); echo "SKIP    $1 ($2)"; }
+skip_tool() {
+  if [[ ${CI:-} == true ]]; then fail "$1" "$2 is missing (Debian package $3, installed by scripts/install-deps.sh)"
+  else skip "$1" "$2 is not installed (apt-get install $3)"; fi
+}
 
 # check DESC CONDITION-COMMAND... : pass when the command succeeds.
 check() {
@@ -162,8 +169,9 @@ EOF
 }
 
 finish() {
-  [[ $SKIPPED -gt 0 ]] && echo "$SKIPPED skipped"
-  echo "$PASSED passed, $FAILED failed"
-  [[ $FAILED -eq 0 ]]
-  exit $?
+  if [[ $SKIPPED -gt 0 ]]; then echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+  else echo "$PASSED passed, $FAILED failed"; fi
+  [[ $FAILED -eq 0 ]] || exit 1
+  [[ $SKIPPED -eq 0 ]] || exit 77
+  exit 0
 }

@@ -22,7 +22,7 @@ for c in "${COMMANDS[@]}"; do
 done
 
 if [[ $have_groff -eq 0 ]]; then
-  skip "man pages render without warnings" "groff is not installed (apt-get install groff-base)"
+  skip_tool "man pages render without warnings" groff groff-base
   finish
 fi
 
