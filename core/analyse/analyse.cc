@@ -2,7 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <map>
+#include <algorithm>
+#include <array>
 
 #include "core/analyse/context.h"
 #include "core/analyse/cpu_identity.h"
@@ -35,18 +36,25 @@ StepResult vendor_config(const AnalysisContext& ctx) {
   return ctx.module == VendorModule::kvm_amd ? step_svm_config(ctx) : step_vmx_config(ctx);
 }
 
-/// Every step, by id (the order comes from the profile).
-const std::map<std::string, StepFn>& step_table() {
-  static const std::map<std::string, StepFn> table = {
-      {"environment", step_environment}, {"support", step_support},
-      {"bios-lock", step_bios_lock},     {"generic", step_generic},
-      {"mmu", step_mmu},                 {"timer", step_timer},
-      {"xcr0", step_xcr0},               {"vendor-config", vendor_config},
-      {"tsc-scaling", step_tsc_scaling}, {"msr-lists", step_msr_lists},
-      {"consistency", step_consistency},
-  };
-  return table;
-}
+/// Every step's function, indexed by StepId (the order comes from the profile).
+constexpr std::array<StepFn, kStepCount> kStepFns = [] {
+  std::array<StepFn, kStepCount> t{};
+  auto at = [&](StepId id, StepFn f) { t[static_cast<std::size_t>(id)] = f; };
+  at(StepId::environment, step_environment);
+  at(StepId::support, step_support);
+  at(StepId::bios_lock, step_bios_lock);
+  at(StepId::generic, step_generic);
+  at(StepId::mmu, step_mmu);
+  at(StepId::timer, step_timer);
+  at(StepId::xcr0, step_xcr0);
+  at(StepId::vendor_config, vendor_config);
+  at(StepId::tsc_scaling, step_tsc_scaling);
+  at(StepId::msr_lists, step_msr_lists);
+  at(StepId::consistency, step_consistency);
+  return t;
+}();
+static_assert(std::find(kStepFns.begin(), kStepFns.end(), nullptr) == kStepFns.end(),
+              "every StepId has its function");
 
 VendorModule choose_module(const CpuRecord* boot, Vendor vendor) {
   if (!boot) return VendorModule::none;
@@ -147,12 +155,9 @@ Report Analyzer::report() const {
     r.cpu_model = id.model;
     r.cpu_stepping = id.stepping;
   }
-  const auto& table = step_table();
   std::string stopped_at;  // KVM's init returns at the first failure: later steps never run
-  for (const auto& id : ctx.profile.step_order) {
-    auto it = table.find(id);
-    if (it == table.end()) continue;
-    StepResult s = it->second(ctx);
+  for (StepId id : ctx.profile.step_order) {
+    StepResult s = kStepFns[static_cast<std::size_t>(id)](ctx);
     if (!stopped_at.empty() && s.status != Status::skipped) {
       s.kvm_log.clear();
       s.summary += fmt::format(" (not reached: init stops at {})", stopped_at);

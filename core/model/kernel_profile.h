@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/model/step_id.h"
+
 namespace kvmprobe {
 
 struct MsrListProfile;  // core/model/msr_profile.h (MSR candidate lists and filters)
@@ -143,8 +145,8 @@ struct KernelProfile {
 
   KvmMessages msg;
 
-  /// Step ids in the order this version's init runs them (analyse() walks this list).
-  std::vector<std::string> step_order;
+  /// The steps in the order this version's init runs them (analyse() walks this list).
+  std::vector<StepId> step_order;
 
   /// MSR candidate lists and filters (issue 3); nullptr while not modelled.
   const MsrListProfile* msr_lists = nullptr;

@@ -64,8 +64,11 @@ KernelProfile profile_4_19() {
   p.supported_xcr0_mask = 0x2ff;
   // kvm_arch_init (already loaded, support, BIOS), then hardware_setup; the MSR lists are built
   // at the end of hardware_setup, before kvm_init's per-CPU compatibility loop (§1).
-  p.step_order = {"environment", "support", "bios-lock", "generic", "mmu", "timer", "xcr0",
-                  "vendor-config", "tsc-scaling", "msr-lists", "consistency"};
+  {
+    using enum StepId;
+    p.step_order = {environment, support, bios_lock, generic, mmu, timer, xcr0, vendor_config, tsc_scaling,
+                    msr_lists, consistency};
+  }
 
   p.params = {
       {"kvm_intel.nested", "N", "VMX MSRs in the feature list"},
@@ -254,8 +257,11 @@ KernelProfile profile_6_6(const KernelProfile& prev) {
   p.consistency = ConsistencyModel::support_then_vmcs;
   // vmx_init/svm_init check support per CPU first, then __kvm_x86_vendor_init: already loaded,
   // FPU, PAT, MMU, XCR0, hardware_setup, per-CPU compatibility, timers, TSC caps, MSR lists (§1).
-  p.step_order = {"support", "bios-lock", "environment", "generic", "mmu", "xcr0",
-                  "vendor-config", "consistency", "timer", "tsc-scaling", "msr-lists"};
+  {
+    using enum StepId;
+    p.step_order = {support, bios_lock, environment, generic, mmu, xcr0, vendor_config, consistency, timer,
+                    tsc_scaling, msr_lists};
+  }
   set_param(p, "kvm_amd.vnmi", "1", "virtual NMI");
 
   auto& m = p.msg;

@@ -60,7 +60,7 @@ std::vector<ExpectationResult> check_expectations(const Snapshot& snap, const Ke
   }
   if (expect.tsc_scaling) {
     ExpectationResult r{"tsc_scaling", *expect.tsc_scaling ? "true" : "false", "unknown"};
-    const StepResult* s = report.find_step("tsc-scaling");
+    const StepResult* s = report.find_step(std::string(to_string(StepId::tsc_scaling)));
     if (ctx.module == VendorModule::none) {
       r.detail = "no vendor module applies to this CPU";
     } else if (ctx.module == VendorModule::kvm_intel && !ctx.vmx.evaluated) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace kvmprobe {
 namespace {
 
@@ -49,7 +51,11 @@ TEST(Profiles, RejectsGarbageAndAncientKernels) {
 
 TEST(Profiles, EveryProfileHasStepsMessagesAndMsrLists) {
   for (const auto& p : all_profiles()) {
-    EXPECT_EQ(p.step_order.size(), 11u) << p.id;
+    // Every step exactly once (the enum makes an unknown step unrepresentable).
+    std::vector<StepId> sorted = p.step_order;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << p.id << ": a step twice";
+    EXPECT_EQ(p.step_order.size(), kStepCount) << p.id;
     EXPECT_FALSE(p.msg.already_loaded.empty()) << p.id;
     EXPECT_FALSE(p.msg.vmx_no_support.empty()) << p.id;
     EXPECT_NE(p.msr_lists, nullptr) << p.id;
@@ -64,6 +70,16 @@ TEST(Profiles, NxMessagesExistExactlyWhereNxIsRequired) {
     EXPECT_EQ(!p.msg.vmx_nx_missing.empty(), p.nx_required) << p.id;
     EXPECT_EQ(!p.msg.svm_nx_missing.empty(), p.nx_required) << p.id;
   }
+}
+
+TEST(StepId, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (std::size_t i = 0; i < kStepCount; ++i) {
+    auto id = static_cast<StepId>(i);
+    EXPECT_EQ(step_id(to_string(id)), id) << to_string(id);
+  }
+  EXPECT_EQ(to_string(StepId::bios_lock), "bios-lock");
+  EXPECT_FALSE(step_id("bios_lock").has_value());
+  EXPECT_FALSE(step_id("").has_value());
 }
 
 TEST(BootBehaviour, TheRunningKernelsReleaseDecidesWhatItDidAtBoot) {
