@@ -28,6 +28,7 @@ void fill_baseline(FleetPool& p, const std::vector<FleetHost>& hosts) {
   p.xcr0 = first.supported_xcr0;
   p.xss = first.supported_xss;
   p.tsc_scaling_all = true;
+  p.cpuid_features = first.cpuid_features;
   for (std::size_t i : p.hosts) {
     const SideFacts& f = hosts[i].facts;
     if (std::find(p.profiles.begin(), p.profiles.end(), f.profile_id) == p.profiles.end())
@@ -36,11 +37,18 @@ void fill_baseline(FleetPool& p, const std::vector<FleetHost>& hosts) {
     p.xcr0 = p.xcr0 && f.supported_xcr0 ? std::optional(*p.xcr0 & *f.supported_xcr0) : std::nullopt;
     p.xss = p.xss && f.supported_xss ? std::optional(*p.xss & *f.supported_xss) : std::nullopt;
     p.tsc_scaling_all = p.tsc_scaling_all && f.tsc.has_control;
+    if (p.cpuid_features && f.cpuid_features)
+      std::erase_if(*p.cpuid_features, [&](const std::string& n) {
+        return !std::binary_search(f.cpuid_features->begin(), f.cpuid_features->end(), n);
+      });
+    else
+      p.cpuid_features.reset();
     if (f.tsc_khz) {
       p.tsc_min_khz = std::min(p.tsc_min_khz.value_or(*f.tsc_khz), *f.tsc_khz);
       p.tsc_max_khz = std::max(p.tsc_max_khz.value_or(*f.tsc_khz), *f.tsc_khz);
     }
   }
+  if (p.cpuid_features) p.guest_cpu = guest_cpu(*p.cpuid_features);
 }
 
 }  // namespace
@@ -55,6 +63,10 @@ std::string fleet_fingerprint(const SideFacts& f) {
   fp += fmt::format("|{}|{}|{}|", f.supported_xcr0 ? fmt::format("{:x}", *f.supported_xcr0) : "?",
                     f.supported_xss ? fmt::format("{:x}", *f.supported_xss) : "?", f.tsc.has_control);
   for (const auto& m : f.vmx_caps) fp += fmt::format("{:x}={}:{:x},", m.index, static_cast<int>(m.status), m.value);
+  fp += "|c";
+  if (!f.cpuid_features) fp += "?";
+  else
+    for (const auto& n : *f.cpuid_features) fp += n + ",";
   return fp;
 }
 
