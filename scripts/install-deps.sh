@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [--build-only]
 set -euo pipefail
 build=(build-essential cmake pkg-config libcli11-dev libfmt-dev libcpuid-dev
-       nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+       nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev ccache)
 vm=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd strace cpu-checker)
 # tests/bochs: Bochs (VMX/SVM emulation), its BIOS, the CD tools (isolinux, GRUB)
 vm+=(bochs bochsbios vgabios isolinux syslinux-common xorriso grub-pc-bin)

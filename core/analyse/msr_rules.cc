@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "core/analyse/cpu_facts.h"
+#include "core/analyse/perfmon_leaf.h"
 #include "core/profiles/vmx_bits.h"
 
 namespace kvmprobe {
@@ -268,12 +269,12 @@ RuleOutcome vendor_implements_msr(const AnalysisContext& ctx, std::uint32_t inde
       case Presence::intel_fixed:
       case Presence::intel_v2: {
         if (amd) return assumed(dropped(MsrReason::rdmsr_fault, "Intel PMU MSR"));
-        auto eax = leaf_reg(ctx, 0xa, 0, Reg::eax);
-        auto edx = leaf_reg(ctx, 0xa, 0, Reg::edx);
-        if (!eax || !edx) return unknown("CPUID leaf 0xA not recorded");
-        unsigned version = *eax & 0xff, gp = (*eax >> 8) & 0xff, fixed = *edx & 0x1f;
-        unsigned n = index - (index >= 0x186 ? kEventsel0 : index >= kFixedCtr0 ? kFixedCtr0 : kPerfctr0);
-        bool there = p.kind == Presence::intel_gp ? n < gp : p.kind == Presence::intel_fixed ? n < fixed : version >= 2;
+        std::optional<PerfmonLeaf> leaf = perfmon_leaf(*ctx.boot);
+        if (!leaf) return unknown("CPUID leaf 0xA not recorded");
+        unsigned n = index - (index >= kFixedCtr0 ? kFixedCtr0 : index >= kEventsel0 ? kEventsel0 : kPerfctr0);
+        bool there = p.kind == Presence::intel_gp      ? n < leaf->gp
+                     : p.kind == Presence::intel_fixed ? hw_fixed_counter(*leaf, n, has_or_false(*ctx.boot, cpuid::kHypervisor))
+                                                       : leaf->version >= 2;
         return there ? kept() : assumed(dropped(MsrReason::rdmsr_fault, "beyond CPUID 0xA's counters"));
       }
       case Presence::lbr_legacy:

@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <bit>
 
 #include "core/analyse/cpu_facts.h"
+#include "core/analyse/perfmon_leaf.h"
 #include "core/model/msr_profile.h"
 
 namespace kvmprobe {
@@ -17,33 +17,27 @@ namespace {
 constexpr unsigned kIntelMinGp = 1, kAmdMinGp = 4, kAmdCoreGp = 6, kAmdLegacyGp = 4;
 
 // Intel (and Centaur/Zhaoxin, whose perf drivers read the same leaf): CPUID 0xA.
-void intel_counts(const CpuRecord& cpu, PmuCaps& c) {
-  if (max_basic_leaf(cpu) < 0xa && cpu.find_cpuid(0)) {
-    c.counts_known = true;
-    c.source = "no CPUID leaf 0xA: no architectural perfmon";
-    return;
-  }
-  const CpuidLeaf* a = cpu.find_cpuid(0xa);
-  if (!a) {
+void intel_counts(const CpuRecord& cpu, PerfFixedCount fixed_rule, PmuCaps& c) {
+  std::optional<PerfmonLeaf> leaf = perfmon_leaf(cpu);
+  if (!leaf) {
     c.source = "CPUID leaf 0xA not recorded";
     return;
   }
   c.counts_known = true;
-  unsigned version = a->eax & 0xff, gp = (a->eax >> 8) & 0xff, mask_len = a->eax >> 24;
-  // init_intel sets ARCH_PERFMON only for version != 0 and more than one GP counter, and
-  // intel_pmu_init refuses an event mask shorter than 7 (ARCH_PERFMON_EVENTS_COUNT).
-  if (version == 0 || gp <= 1 || mask_len < 7) {
-    c.source = fmt::format("CPUID 0xA: version {}, {} GP, event mask length {}: no architectural "
-                           "perfmon driver (old P6/P4 fallbacks not modelled)", version, gp, mask_len);
+  if (cpu.find_cpuid(0) && max_basic_leaf(cpu) < 0xa) {
+    c.source = "no CPUID leaf 0xA: no architectural perfmon";
     return;
   }
-  c.version = version;
-  c.gp = std::min(gp, 32u);  // INTEL_PMC_MAX_GENERIC
-  bool hypervisor = has_or_false(cpu, cpuid::kHypervisor);
-  if (version >= 5)  // fixed-counter bitmap in ECX
-    c.fixed = static_cast<unsigned>(std::popcount(a->ecx));
-  else if (version > 1)  // quirk: v2-v4 assume 3 fixed counters unless under a hypervisor
-    c.fixed = std::max(a->edx & 0x1f, hypervisor ? 0u : 3u);
+  // init_intel sets ARCH_PERFMON only for version != 0 and more than one GP counter, and
+  // intel_pmu_init refuses an event mask shorter than 7 (ARCH_PERFMON_EVENTS_COUNT).
+  if (leaf->version == 0 || leaf->gp <= 1 || leaf->mask_len < 7) {
+    c.source = fmt::format("CPUID 0xA: version {}, {} GP, event mask length {}: no architectural "
+                           "perfmon driver (old P6/P4 fallbacks not modelled)", leaf->version, leaf->gp, leaf->mask_len);
+    return;
+  }
+  c.version = leaf->version;
+  c.gp = std::min(leaf->gp, 32u);  // INTEL_PMC_MAX_GENERIC
+  c.fixed = perf_fixed_counters(*leaf, has_or_false(cpu, cpuid::kHypervisor), fixed_rule);
   c.source = fmt::format("CPUID 0xA: version {}, {} GP, {} fixed", c.version, c.gp, c.fixed);
 }
 
@@ -80,7 +74,7 @@ void amd_counts(const CpuRecord& cpu, PmuCaps& c) {
 
 // The counts perf's vendor init (intel_pmu_init / amd_pmu_init) puts in x86_pmu, before the
 // hardware check that may then refuse to register the PMU.
-PmuCaps vendor_init_counts(const Snapshot& snap) {
+PmuCaps vendor_init_counts(const Snapshot& snap, PerfFixedCount fixed_rule) {
   PmuCaps c;
   const CpuRecord* cpu = snap.boot_cpu();
   if (!cpu) {
@@ -92,13 +86,13 @@ PmuCaps vendor_init_counts(const Snapshot& snap) {
   if (v == Vendor::amd || v == Vendor::hygon)
     amd_counts(*cpu, c);
   else
-    intel_counts(*cpu, c);
+    intel_counts(*cpu, fixed_rule, c);
   return c;
 }
 
 }  // namespace
 
-PmuCaps perf_pmu_caps(const Snapshot& snap) {
+PmuCaps perf_pmu_caps(const Snapshot& snap, PerfFixedCount fixed_rule) {
   PmuCaps c;
   const CpuRecord* cpu = snap.boot_cpu();
   if (cpu) c.hybrid = has_or_false(*cpu, cpuid::kHybrid);
@@ -123,19 +117,20 @@ PmuCaps perf_pmu_caps(const Snapshot& snap) {
   if (v == Vendor::amd || v == Vendor::hygon)
     amd_counts(*cpu, c);
   else
-    intel_counts(*cpu, c);
+    intel_counts(*cpu, fixed_rule, c);
   return c;
 }
 
 KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const EffectiveParams& params) {
   KvmPmu k;
-  k.perf = perf_pmu_caps(snap);
-  const PmuCaps& perf = k.perf;
   if (!profile.msr_lists) {
+    k.perf = perf_pmu_caps(snap, PerfFixedCount::highest_bit);
     k.reason = fmt::format("the PMU init of profile {} is not modelled", profile.id);
     return k;
   }
   const PmuProfile& p = profile.msr_lists->pmu;
+  k.perf = perf_pmu_caps(snap, p.perf_fixed);
+  const PmuCaps& perf = k.perf;
   const CpuRecord* cpu = snap.boot_cpu();
   Vendor vendor = cpu ? cpu_vendor(*cpu) : Vendor::unknown;
   bool amd = vendor == Vendor::amd || vendor == Vendor::hygon;
@@ -154,7 +149,7 @@ KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const Effecti
     PmuCaps src = perf;
     std::string how = perf.source;
     if (p.failed_hw_check_keeps_counts && perf.perf_hw_pmu_known && !perf.perf_hw_pmu) {
-      src = vendor_init_counts(snap);
+      src = vendor_init_counts(snap, p.perf_fixed);
       how = fmt::format("{}; x86_pmu keeps the vendor init's counts all the same: {}", perf.source, src.source);
     }
     k.enable_pmu = true;

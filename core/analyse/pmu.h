@@ -8,6 +8,7 @@
 
 #include "core/analyse/params.h"
 #include "core/model/kernel_profile.h"
+#include "core/model/msr_profile.h"
 #include "core/model/snapshot.h"
 
 namespace kvmprobe {
@@ -27,8 +28,9 @@ struct PmuCaps {
   std::string source;              ///< how the counts were obtained, one line
 };
 
-/// perf's PMU capability on the snapshot's boot CPU.
-PmuCaps perf_pmu_caps(const Snapshot& snap);
+/// perf's PMU capability on the snapshot's boot CPU; `fixed_rule` is the kernel's way of
+/// counting Intel fixed counters (PmuProfile::perf_fixed).
+PmuCaps perf_pmu_caps(const Snapshot& snap, PerfFixedCount fixed_rule);
 
 /// KVM's PMU state after its PMU init (kvm_pmu_cap and the AMD adjustments of svm_set_cpu_caps).
 struct KvmPmu {

@@ -71,6 +71,13 @@ enum class TscAuxRule : std::uint8_t {
   rdtscp_or_rdpid,   ///< 5.15+: RDTSCP or RDPID
 };
 
+/// How perf counts Intel fixed counters from the CPUID.0AH:ECX bitmap (perfmon version ≥ 5),
+/// arch/x86/events/intel/core.c: intel_pmu_init().
+enum class PerfFixedCount : std::uint8_t {
+  highest_bit,  ///< up to 6.10: num_counters_fixed = fls(ECX) (6.1)
+  popcount,     ///< 6.11+: fixed_cntr_mask64 = ECX, counted with hweight64 (6.12)
+};
+
 /// KVM's PMU initialisation in one version (kvm-init.md §6.6).
 struct PmuProfile {
   bool enable_pmu_param = false;      ///< 6.1+: kvm.enable_pmu exists (else the vPMU is always on)
@@ -89,6 +96,8 @@ struct PmuProfile {
   /// to virtualization") leaves it filled, so KVM filters with the vendor's counts although perf
   /// registered no hardware PMU (5.19+ clears x86_pmu on that path).
   bool failed_hw_check_keeps_counts = false;
+  /// perf's fixed-counter count on perfmon version ≥ 5 (what KVM's PMU init starts from).
+  PerfFixedCount perf_fixed = PerfFixedCount::highest_bit;
 };
 
 /// One KVM version's MSR lists.

@@ -282,6 +282,14 @@ constexpr PmuProfile kPmu6_6{.enable_pmu_param = true,
                              .amd_core_reduce = true,
                              .fixed_filtered = true,
                              .pmu_array_skippable = true};
+// 6.12 (arch/x86/events/intel/core.c: intel_pmu_init() (6.12)): as 6.6, and perf takes the
+// fixed counters as the CPUID.0AH:ECX bitmap (fixed_cntr_mask64, counted with hweight64;
+// 6.11's "perf/x86: Support counter mask"), where 6.1 counted fls(ECX).
+constexpr PmuProfile kPmu6_12 = [] {
+  PmuProfile p = kPmu6_6;
+  p.perf_fixed = PerfFixedCount::popcount;
+  return p;
+}();
 
 }  // namespace
 
@@ -353,7 +361,7 @@ constexpr MsrListProfile kMsrLists_6_12{
     .source = kSource, .save_rows = kSaveRows, .emulated_rows = kEmulatedRows,
     .feature_rows = kFeatureRows, .save_col = s6_12, .emulated_col = e6_8, .feature_col = x6_6,
     .pmu_array_from = 38, .mpx = MpxRule::supported_xcr0_both,
-    .tsc_aux = TscAuxRule::rdtscp_or_rdpid, .pt_needs_enable_pmu = true, .pmu = kPmu6_6};
+    .tsc_aux = TscAuxRule::rdtscp_or_rdpid, .pt_needs_enable_pmu = true, .pmu = kPmu6_12};
 
 // 7.3.4: XSS and CET rows, PMU array from 46, PLATFORM_INFO a feature MSR.
 constexpr MsrListProfile kMsrLists_7_3{
@@ -361,7 +369,7 @@ constexpr MsrListProfile kMsrLists_7_3{
     .feature_rows = kFeatureRows, .save_col = s7_3, .emulated_col = e6_8, .feature_col = x7_3,
     .pmu_array_from = 46, .mpx = MpxRule::supported_xcr0_both,
     .tsc_aux = TscAuxRule::rdtscp_or_rdpid, .pt_needs_enable_pmu = true, .cet_caps = true,
-    .pmu = kPmu6_6};
+    .pmu = kPmu6_12};
 
 std::span<const MsrRow> msr_table(MsrList list) {
   switch (list) {

@@ -24,7 +24,7 @@ TEST(Pmu, NoPerfHardwarePmuForcesEnablePmuOff) {
   auto [on, why] = effective_enable_pmu(s, profile("6.1"), p);
   EXPECT_EQ(on, std::optional<bool>(false));
   EXPECT_NE(why.find("perf registered no hardware PMU"), std::string::npos) << why;
-  PmuCaps caps = perf_pmu_caps(s);
+  PmuCaps caps = perf_pmu_caps(s, PerfFixedCount::highest_bit);
   EXPECT_TRUE(caps.perf_hw_pmu_known);
   EXPECT_EQ(caps.gp, 0u);
 }
@@ -49,11 +49,11 @@ TEST(Pmu, IntelCountsComeFromCpuid0xA) {
 TEST(Pmu, IntelFixedCounterQuirkNeedsBareMetal) {
   SnapshotBuilder b = intel_host();
   b.leaf(0xa, 0, 0x07300402, 0, 0, 0);  // v2, 4 GP, EDX reports 0 fixed
-  EXPECT_EQ(perf_pmu_caps(b.build()).fixed, 3u);
+  EXPECT_EQ(perf_pmu_caps(b.build(), PerfFixedCount::highest_bit).fixed, 3u);
   b.bit(0x1, 0, Reg::ecx, 31);          // under a hypervisor: no assumption
-  EXPECT_EQ(perf_pmu_caps(b.build()).fixed, 0u);
+  EXPECT_EQ(perf_pmu_caps(b.build(), PerfFixedCount::highest_bit).fixed, 0u);
   b.leaf(0xa, 0, 0x07300805, 0, 0xf, 0);  // v5: fixed-counter bitmap in ECX
-  EXPECT_EQ(perf_pmu_caps(b.build()).fixed, 4u);
+  EXPECT_EQ(perf_pmu_caps(b.build(), PerfFixedCount::highest_bit).fixed, 4u);
   EXPECT_EQ(pmu_for(b.build(), "6.6").fixed, 3u);
 }
 
@@ -68,12 +68,12 @@ TEST(Pmu, IntelWithoutArchitecturalPerfmonIsForcedOff) {
 TEST(Pmu, AmdLegacyAndCoreCounters) {
   SnapshotBuilder b = qemu_epyc();
   b.perf_hw_pmu(Tri::yes);
-  EXPECT_EQ(perf_pmu_caps(b.build()).gp, 4u);
+  EXPECT_EQ(perf_pmu_caps(b.build(), PerfFixedCount::highest_bit).gp, 4u);
   KvmPmu legacy = pmu_for(b.build(), "6.12");
   EXPECT_EQ(legacy.enable_pmu, std::optional<bool>(true));
   EXPECT_EQ(legacy.gp, 4u);
   b.bit(0x80000001, 0, Reg::ecx, 23);  // PERFCTR_CORE
-  EXPECT_EQ(perf_pmu_caps(b.build()).gp, 6u);
+  EXPECT_EQ(perf_pmu_caps(b.build(), PerfFixedCount::highest_bit).gp, 6u);
   EXPECT_EQ(pmu_for(b.build(), "6.12").gp, 6u);
 }
 
@@ -81,7 +81,7 @@ TEST(Pmu, AmdPerfMonV2TakesItsCountFromCpuid80000022) {
   SnapshotBuilder b = qemu_epyc();
   b.perf_hw_pmu(Tri::yes).leaf(0x80000000, 0, 0x80000022, 0, 0, 0).bit(0x80000001, 0, Reg::ecx, 23);
   b.leaf(0x80000022, 0, 1, 6, 0, 0);
-  PmuCaps caps = perf_pmu_caps(b.build());
+  PmuCaps caps = perf_pmu_caps(b.build(), PerfFixedCount::highest_bit);
   EXPECT_EQ(caps.version, 2u);
   EXPECT_EQ(caps.gp, 6u);
   EXPECT_TRUE(pmu_for(b.build(), "6.12").perfmon_v2);
@@ -138,7 +138,7 @@ TEST(Pmu, FiveXKeepsTheVendorCountsWhenPerfRefusedThePmu) {
   SnapshotBuilder b = qemu_epyc();
   b.bit(0x80000001, 0, Reg::ecx, 23, false);  // no PERFCTR_CORE: amd_pmu_init's 4 legacy counters
   Snapshot s = b.build();
-  ASSERT_FALSE(perf_pmu_caps(s).perf_hw_pmu);
+  ASSERT_FALSE(perf_pmu_caps(s, PerfFixedCount::highest_bit).perf_hw_pmu);
   for (const char* id : {"5.10.7", "5.10", "5.15"}) {
     KvmPmu k = pmu_for(s, id);
     EXPECT_EQ(k.gp, 4u) << id;
