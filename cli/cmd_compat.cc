@@ -8,6 +8,7 @@
 #include "core/compat/compat.h"
 #include "core/compat/kernel_diff.h"
 #include "core/render/compat.h"
+#include "core/render/prometheus.h"
 
 namespace kvmprobe::cli {
 namespace {
@@ -89,7 +90,9 @@ ExitCode run_compat(const GlobalOptions& g, const CompatOptions& o) {
     code = worse(code, c);
     docs.push_back(render::compat_json(r, static_cast<int>(c)));
   }
-  if (g.json_mode() != JsonMode::off) {
+  if (g.prometheus()) {
+    fmt::print("{}", render::compat_prometheus(reports));
+  } else if (g.json_mode() != JsonMode::off) {
     print_json(g, o.both ? render::compat_both_json(docs) : docs.front());
   } else if (!g.quiet) {
     for (size_t i = 0; i < reports.size(); ++i)

@@ -10,6 +10,7 @@
 #include "core/collect/snapshot_json.h"
 #include "core/compat/fleet.h"
 #include "core/render/fleet.h"
+#include "core/render/prometheus.h"
 
 namespace kvmprobe::cli {
 namespace {
@@ -64,7 +65,9 @@ ExitCode run_fleet(const GlobalOptions& g, const FleetOptions& o) {
     fmt::print(stderr, "kvmprobe: error: {}\n",
                e.message.rfind(e.path, 0) == 0 ? e.message : fmt::format("{}: {}", e.path, e.message));
   compat::FleetReport r = compat::fleet(std::move(hosts));
-  if (g.json_mode() != JsonMode::off) {
+  if (g.prometheus()) {
+    fmt::print("{}", render::fleet_prometheus(r, errors));
+  } else if (g.json_mode() != JsonMode::off) {
     print_json(g, render::fleet_json(r, errors, o.baseline));
   } else if (!g.quiet) {
     fmt::print("{}", render::fleet_text(r, o.baseline, g.text_style()));

@@ -29,5 +29,6 @@ void register_driver(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_cpuid(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_compat(CLI::App& app, GlobalOptions& g, Runner& run);
 void register_fleet(CLI::App& app, GlobalOptions& g, Runner& run);
+void register_completion(CLI::App& app, GlobalOptions& g, Runner& run);
 
 }  // namespace kvmprobe::cli

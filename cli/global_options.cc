@@ -10,7 +10,7 @@ namespace kvmprobe::cli {
 
 JsonMode GlobalOptions::json_mode() const {
   if (json == "short") return JsonMode::short_;
-  if (json == "pretty" || json_flag) return JsonMode::pretty;
+  if (json == "pretty" || json_flag || (json == "off" && format == OutputFormat::json)) return JsonMode::pretty;
   return JsonMode::off;
 }
 
@@ -24,11 +24,17 @@ render::TextStyle GlobalOptions::text_style() const {
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& o) {
-  app.add_option("--json", o.json, "JSON output: pretty, short or off (a bare --json means pretty)")
+  auto* json = app.add_option("--json", o.json, "JSON output: pretty, short or off (a bare --json means pretty)")
       ->expected(0, 1)
       ->default_str("pretty")
       ->check(CLI::IsMember({"pretty", "short", "off"}));
-  app.add_flag("-j", o.json_flag, "same as --json=pretty");
+  auto* json_flag = app.add_flag("-j", o.json_flag, "same as --json=pretty");
+  const std::map<std::string, OutputFormat> formats{
+      {"text", OutputFormat::text}, {"json", OutputFormat::json}, {"prometheus", OutputFormat::prometheus}};
+  app.add_option("--format", o.format, "output format: text, json or prometheus (node_exporter textfile; check, compat, fleet)")
+      ->transform(CLI::CheckedTransformer(formats))
+      ->excludes(json)
+      ->excludes(json_flag);
   app.add_option("--color", o.color, "colour: auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success; failures still print one line");
   app.add_flag("--no-legend", o.no_legend, "no headers or closing hints in text output");
@@ -39,6 +45,15 @@ void add_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_option("--backend", o.backend, "MSR access: auto, driver, msr or none")
       ->check(CLI::IsMember({"auto", "driver", "msr", "none"}));
   app.add_flag("--no-load-msr", o.no_load_msr, "do not modprobe msr when /dev/cpu/0/msr is missing");
+}
+
+std::optional<Error> unsupported_format(const CLI::App& app, const GlobalOptions& o) {
+  if (!o.prometheus()) return std::nullopt;
+  for (const auto* sub : app.get_subcommands())
+    if (sub->get_name() != "check" && sub->get_name() != "compat" && sub->get_name() != "fleet")
+      return make_error(ErrorKind::usage, fmt::format("{} does not write --format prometheus", sub->get_name()),
+                        "--format prometheus works with check, compat and fleet");
+  return std::nullopt;
 }
 
 Result<Snapshot> obtain_snapshot(const GlobalOptions& o) {

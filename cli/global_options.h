@@ -16,7 +16,11 @@
 
 namespace kvmprobe::cli {
 
+/// --format: what stdout carries.
+enum class OutputFormat { text, json, prometheus };
+
 struct GlobalOptions {
+  OutputFormat format = OutputFormat::text;  ///< --format text|json|prometheus
   std::string json = "off";          ///< --json[=pretty|short|off]
   bool json_flag = false;            ///< -j
   std::string color = "auto";        ///< --color
@@ -29,12 +33,19 @@ struct GlobalOptions {
   std::string backend = "auto";      ///< --backend auto|driver|msr|none
   bool no_load_msr = false;          ///< --no-load-msr
 
+  /// --json/-j, or --format json (pretty); off otherwise.
   JsonMode json_mode() const;
+  /// --format prometheus: the node_exporter textfile format.
+  bool prometheus() const { return format == OutputFormat::prometheus; }
   render::TextStyle text_style() const;
 };
 
 /// Add the global options to the top-level app (subcommands fall through to them).
 void add_global_options(CLI::App& app, GlobalOptions& opts);
+
+/// Usage error when --format prometheus was given to a command that does not write it
+/// (only check, compat and fleet do); nullopt otherwise.
+std::optional<Error> unsupported_format(const CLI::App& app, const GlobalOptions& opts);
 
 /// A snapshot from --from FILE or from this host.
 Result<Snapshot> obtain_snapshot(const GlobalOptions& opts);

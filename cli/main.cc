@@ -31,7 +31,7 @@ size_t distance(const std::string& a, const std::string& b) {
 
 /// The first word that is neither an option nor an option's value, when it names no subcommand.
 std::string unknown_command(const CLI::App& app, int argc, char** argv, std::string& suggestion) {
-  static const char* with_value[] = {"--color", "--from", "--kernel", "--param", "--backend", "--src-kernel", "--dst-kernel"};
+  static const char* with_value[] = {"--color", "--format", "--from", "--kernel", "--param", "--backend", "--src-kernel", "--dst-kernel"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") return {};
@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   register_cpuid(app, opts, run);
   register_compat(app, opts, run);
   register_fleet(app, opts, run);
+  register_completion(app, opts, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "kvmprobe: hint: see 'kvmprobe --help'\n");
     return static_cast<int>(ExitCode::usage);
   }
+  if (auto e = unsupported_format(app, opts)) return static_cast<int>(report_error(opts, *e));
   try {
     return static_cast<int>(run());
   } catch (const std::exception& e) {

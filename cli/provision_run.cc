@@ -37,7 +37,7 @@ Result<Planned> plan_for(const GlobalOptions& g, const WriteOptions& w, const pr
   if (!snap) return snap.error();
   auto profile = obtain_profile(g, *snap);
   if (!profile) return profile.error();
-  auto plan = provision::make_plan(*snap, *profile->profile, want, options);
+  auto plan = provision::make_plan(*snap, want, options);
   if (!plan) return plan.error();
   return Planned{std::move(*snap), *profile, std::move(*plan)};
 }

@@ -11,8 +11,12 @@ vm+=(bochs bochsbios vgabios isolinux syslinux-common xorriso grub-pc-bin)
 vm+=(libvirt0)
 # The libFuzzer targets (fuzz/, ctest label fuzz) and the run-lock test (flock(1)).
 fuzz=(clang-14 libclang-rt-14-dev util-linux)
+# tests/cli/prometheus.test.sh: promtool (Debian ships it in prometheus, 19 MB); completion.test.sh: zsh, fish (1 MB each); schema.test.sh: python3-jsonschema
+ops=(prometheus zsh fish python3-jsonschema)
+# ImportDump.CpuidToolSaveOutputOfThisHostImports: libcpuid's own cpuid_tool; cli/man.test.sh: groff
+ops+=(cpuidtool groff-base)
 pkgs=("${build[@]}")
-[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}" "${fuzz[@]}")
+[ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}" "${fuzz[@]}" "${ops[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

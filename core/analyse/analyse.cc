@@ -118,6 +118,7 @@ Analyzer::Analyzer(const Snapshot& snap, const KernelProfile& profile, const Par
       ctx_(std::make_unique<AnalysisContext>(AnalysisContext{snap, profile, params_})) {
   AnalysisContext& ctx = *ctx_;
   ctx.boot = snap.boot_cpu();
+  ctx.running_boot = boot_behaviour(snap.kernel_release);
   if (ctx.boot) ctx.vendor = cpu_vendor(*ctx.boot);
   ctx.module = choose_module(ctx.boot, ctx.vendor);
   if (ctx.boot && ctx.module == VendorModule::kvm_intel)

@@ -13,6 +13,7 @@
 #include "core/model/kernel_profile.h"
 #include "core/model/report.h"
 #include "core/model/snapshot.h"
+#include "core/profiles/boot_behaviour.h"
 
 namespace kvmprobe {
 
@@ -36,6 +37,8 @@ struct AnalysisContext {
   /// Effective kvm.enable_pmu after KVM's PMU init: nullopt when it cannot be told.
   std::optional<bool> enable_pmu;
   std::string enable_pmu_reason;
+  /// What the kernel that recorded the snapshot did at boot (its release, not the profile's).
+  BootBehaviour running_boot;
 };
 
 /// "kvm_intel", "kvm_amd" or "".

@@ -9,42 +9,11 @@
 namespace kvmprobe {
 namespace {
 
-/// Whether the kernel that recorded the snapshot ran feat_ctl.c at boot (5.6+, Intel-like CPU).
-bool running_kernel_programs_feat_ctl(const AnalysisContext& ctx) {
-  KernelVersion v;
-  return parse_kernel_version(ctx.snap.kernel_release, v) && v >= KernelVersion{5, 6, 0} &&
-         ctx.vendor != Vendor::amd && ctx.vendor != Vendor::hygon;
-}
-
 /// The vendor module is loaded and /dev/kvm answers: the firmware did not disable it.
 bool module_proves_enabled(const AnalysisContext& ctx) {
   return vendor_module_state(ctx.snap, module_name(ctx.module)) == ModuleState::registered &&
          ctx.snap.kvm.openable &&
          ctx.snap.kvm.api_version == 12;
-}
-
-std::string who_locked(const AnalysisContext& ctx, std::uint64_t v, bool tboot) {
-  using namespace feat_ctl;
-  bool kernel_ran = running_kernel_programs_feat_ctl(ctx);
-  if (!kernel_ran)
-    return fmt::format("firmware (kernel {} does not program this MSR)",
-                       ctx.snap.kernel_release.empty() ? "unknown" : ctx.snap.kernel_release);
-  if (v & kLmce)
-    return "firmware (LMCE is set; the kernel's boot-time programming never sets it)";
-  if ((v & kVmxInsideSmx) && !tboot)
-    return "firmware (VMX inside SMX is set without tboot; the kernel sets it only under tboot)";
-  if (!(v & kVmxOutsideSmx))
-    return "firmware (VMX off: a kernel built with KVM_INTEL always enables it before locking; "
-           "only a kernel without CONFIG_KVM_INTEL locks it off)";
-  return fmt::format("either: the value is what kernel {}'s feat_ctl.c writes when firmware leaves "
-                     "the MSR unlocked, and firmware commonly writes the same bits",
-                     ctx.snap.kernel_release);
-}
-
-bool tboot_active(const Snapshot& snap) {
-  for (const auto& l : snap.kernel_log)
-    if (l.find("tboot: ") != std::string::npos) return true;
-  return false;
 }
 
 void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
@@ -62,7 +31,7 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
     if (!m || !m->ok()) {
       // The running kernel's verdict (5.6+): it clears the vmx flag when VMX is off or 0x3A faults.
       auto flag = cpu.has_linux_flag("vmx");
-      if (running_kernel_programs_feat_ctl(ctx) && flag.has_value()) {
+      if (ctx.running_boot.programs_feat_ctl && flag.has_value()) {
         if (!*flag) disabled.push_back(cpu.cpu);
         s.evidence.push_back({"Linux 'vmx' flag", where, "", *flag ? "kept by feat_ctl.c: VMX enabled"
                                                                    : "cleared by feat_ctl.c: VMX disabled"});
@@ -117,7 +86,7 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
                      cpu_list(disabled)));
     if (first_value)
       s.evidence.push_back({"who locked it", fmt::format("cpu{}", first_disabled), hex(first_value),
-                            who_locked(ctx, first_value, tboot)});
+                            feat_ctl::who_locked(first_value, ctx.running_boot, tboot)});
     s.remedy = txt_only ? "firmware enables VMX only inside TXT: enable 'VT-x' (not only 'VT-x with TXT') "
                           "in the firmware setup, or boot through tboot; then power-cycle"
                         : "enable 'Intel Virtualization Technology' (VT-x) in the firmware setup and "
@@ -147,16 +116,14 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
   }
   const MsrRead* m0 = ctx.snap.cpus.front().find_msr(0x3a);
   if (m0 && m0->ok())
-    s.evidence.push_back({"who locked it", "cpu0", hex(m0->value), who_locked(ctx, m0->value, tboot)});
+    s.evidence.push_back({"who locked it", "cpu0", hex(m0->value), feat_ctl::who_locked(m0->value, ctx.running_boot, tboot)});
   s.summary = "locked with VMX enabled on every CPU";
 }
 
 void bios_lock_svm(const AnalysisContext& ctx, StepResult& s) {
   using namespace vm_cr;
   const auto& p = ctx.profile;
-  KernelVersion running;
-  bool running_checks_at_boot = parse_kernel_version(ctx.snap.kernel_release, running) &&
-                                running >= KernelVersion{6, 8, 0};
+  const bool running_checks_at_boot = ctx.running_boot.clears_svm_on_svmdis;
   std::vector<unsigned> disabled, locked_disabled, unknown;
   for (const auto& cpu : ctx.snap.cpus) {
     const MsrRead* m = cpu.find_msr(0xc0010114);

@@ -23,7 +23,7 @@ StepResult step_svm_config(const AnalysisContext& ctx) {
   if (edx) s.evidence.push_back({"CPUID.0x8000000A:EDX", "cpu0", hex(*edx), "SVM features"});
   if (ebx) s.evidence.push_back({"CPUID.0x8000000A:EBX", "cpu0", fmt::format("{}", *ebx), "ASIDs"});
 
-  if (!m.svm_nx_missing.empty() && !has_or_false(cpu, cpuid::kNx)) {
+  if (p.nx_required && !has_or_false(cpu, cpuid::kNx)) {  // arch/x86/kvm/svm/svm.c: svm_hardware_setup() (6.1)
     s.kvm_log.push_back(m.svm_nx_missing);
     fail(s, Refusal::other, "CPU lacks NX, which kvm_amd requires");
     s.remedy = "enable NX (Execute Disable) in the firmware setup";

@@ -73,7 +73,7 @@ StepResult step_vmx_config(const AnalysisContext& ctx) {
     return s;
   }
   bool ept = c.ept && ctx.params.flag("kvm_intel.ept", true);
-  if (!ept && !p.msg.vmx_nx_missing.empty() && !has_or_false(*ctx.boot, cpuid::kNx)) {
+  if (!ept && p.nx_required && !has_or_false(*ctx.boot, cpuid::kNx)) {  // arch/x86/kvm/vmx/vmx.c: hardware_setup() (6.1)
     s.kvm_log.push_back(p.msg.vmx_nx_missing);
     fail(s, Refusal::other, "no EPT and no NX: KVM needs NX for shadow paging");
     s.remedy = "enable NX/XD (Execute Disable) in the firmware setup";

@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "core/analyse/analyse.h"
 #include "core/analyse/feature_control.h"
 #include "core/collect/cpu_list.h"
 
@@ -80,20 +79,6 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
   return s;
-}
-
-bool tboot_active(const Snapshot& snap) {
-  return std::any_of(snap.kernel_log.begin(), snap.kernel_log.end(),
-                     [](const std::string& l) { return l.find("tboot: ") != std::string::npos; });
-}
-
-/// The "who locked it" reasoning of the bios-lock step (step_bios_lock.cc), for one plan.
-std::string who_locked_from_analysis(const Snapshot& snap, const KernelProfile& profile) {
-  Report r = analyse(snap, profile);
-  if (const StepResult* s = r.find_step("bios-lock"))
-    for (const auto& e : s->evidence)
-      if (e.what == "who locked it") return e.meaning;
-  return "firmware or, on 5.6+, the kernel at boot: the analysis cannot tell which";
 }
 
 /// Sets bit \a b into \a set per \a w; false (with the reason in \a plan) when Want::yes is
@@ -185,7 +170,7 @@ bool vmx_bits(const Snapshot& snap, const CpuRecord& boot, const VmxWant& w, std
 }
 
 /// A CPU is locked without a wanted bit: say which bits, who most likely locked it, and the fix.
-void explain_locked_off(const Snapshot& snap, const KernelProfile& profile, Plan& plan) {
+void explain_locked_off(const Snapshot& snap, Plan& plan) {
   auto locked = plan.cpus_with(CpuAction::locked_off), changing = plan.cpus_with(CpuAction::change);
   plan.verdict = PlanVerdict::locked_off;
   if (plan.msr == kVmCr) {
@@ -198,7 +183,12 @@ void explain_locked_off(const Snapshot& snap, const KernelProfile& profile, Plan
       if (c.action == CpuAction::locked_off && c.old_value) lacking |= plan.enable_set & ~*c.old_value;
     plan.summary = fmt::format("IA32_FEATURE_CONTROL is locked without {} on CPUs {}", join(bit_names(lacking)),
                                format_cpu_list(locked));
-    plan.who_locked = who_locked_from_analysis(snap, profile);
+    const CpuPlan* first = nullptr;
+    for (const auto& c : plan.cpus)
+      if (c.action == CpuAction::locked_off && c.old_value && !first) first = &c;
+    plan.who_locked = first ? feat_ctl::who_locked(*first->old_value, boot_behaviour(snap.kernel_release),
+                                                   tboot_active(snap))
+                            : "unknown: no locked CPU's value was read";
     std::vector<std::string> options;
     for (const auto& b : kFeatBits)
       if (lacking & b.bit) options.push_back(fmt::format("'{}'", b.firmware_option));
@@ -212,7 +202,7 @@ void explain_locked_off(const Snapshot& snap, const KernelProfile& profile, Plan
 }
 
 /// What the user must know before applying: the lock, unselected CPUs, a kernel that decided at boot.
-void add_warnings(const Snapshot& snap, const KernelProfile& profile, Plan& plan) {
+void add_warnings(const Snapshot& snap, Plan& plan) {
   bool intel = plan.msr == kFeatureControl;
   auto skipped = plan.cpus_with(CpuAction::not_selected);
   bool differ = false;
@@ -231,13 +221,13 @@ void add_warnings(const Snapshot& snap, const KernelProfile& profile, Plan& plan
     else if (!plan.lock_set)
       plan.notes.push_back("left unlocked: VMXON needs the lock bit; KVM up to 5.5 sets it itself when it first "
                            "enables VMX");
-    if (profile.vmx_enable == VmxEnableModel::boot_feat_ctl && boot.has_linux_flag("vmx") == false)
+    if (boot_behaviour(snap.kernel_release).programs_feat_ctl && boot.has_linux_flag("vmx") == false)
       plan.warnings.push_back(fmt::format("kernel {} decided at boot that VMX is off (the 'vmx' flag is cleared): "
                                           "kvm_intel keeps refusing until the next boot",
                                           snap.kernel_release));
   } else {
     plan.notes.push_back("VM_CR.LOCK is never set: only firmware locks VM_CR");
-    if (profile.svm_disable == SvmDisableCheck::boot_clears_svm && boot.has_linux_flag("svm") == false)
+    if (boot_behaviour(snap.kernel_release).clears_svm_on_svmdis && boot.has_linux_flag("svm") == false)
       plan.warnings.push_back(fmt::format("kernel {} cleared the 'svm' flag at boot because SVMDIS was set: kvm_amd "
                                           "keeps refusing until the next boot, and firmware sets SVMDIS again at reset",
                                           snap.kernel_release));
@@ -245,8 +235,8 @@ void add_warnings(const Snapshot& snap, const KernelProfile& profile, Plan& plan
 }
 
 /// The verdict and summary from the per-CPU actions.
-void decide(const Snapshot& snap, const KernelProfile& profile, Plan& plan) {
-  if (!plan.cpus_with(CpuAction::locked_off).empty()) return explain_locked_off(snap, profile, plan);
+void decide(const Snapshot& snap, Plan& plan) {
+  if (!plan.cpus_with(CpuAction::locked_off).empty()) return explain_locked_off(snap, plan);
   if (auto unreadable = plan.cpus_with(CpuAction::unreadable); !unreadable.empty()) {
     plan.verdict = PlanVerdict::cannot_tell;
     plan.summary = fmt::format("{} not readable on CPUs {}", plan.msr_name, format_cpu_list(unreadable));
@@ -269,12 +259,12 @@ void decide(const Snapshot& snap, const KernelProfile& profile, Plan& plan) {
                                    : std::string("clear VM_CR.SVMDIS"),
                              format_cpu_list(changing),
                              done.empty() ? "" : fmt::format("; CPUs {} already done", format_cpu_list(done)));
-  add_warnings(snap, profile, plan);
+  add_warnings(snap, plan);
 }
 
 }  // namespace
 
-Result<Plan> make_plan(const Snapshot& snap, const KernelProfile& profile, const DesiredState& want,
+Result<Plan> make_plan(const Snapshot& snap, const DesiredState& want,
                        const PlanOptions& options) {
   Plan plan;
   const CpuRecord* boot = snap.boot_cpu();
@@ -337,7 +327,7 @@ Result<Plan> make_plan(const Snapshot& snap, const KernelProfile& profile, const
       p.action = CpuAction::not_selected;
     plan.cpus.push_back(std::move(p));
   }
-  decide(snap, profile, plan);
+  decide(snap, plan);
   return plan;
 }
 

@@ -107,11 +107,11 @@ struct Plan {
   bool locks() const;
 };
 
-/// Plans \a want for the snapshot's CPUs. \a profile is the running kernel's model (who locked
-/// the MSR, whether the kernel decided VMX/SVM at boot). Errors: ErrorKind::usage when --cpus
+/// Plans \a want for the snapshot's CPUs. Who locked the MSR and whether the kernel decided
+/// VMX/SVM at boot come from the snapshot's kernel release (boot_behaviour()). Errors: ErrorKind::usage when --cpus
 /// names a CPU the snapshot does not have; ErrorKind::bad_input when \a want has no section for
 /// this CPU's vendor.
-Result<Plan> make_plan(const Snapshot& snap, const KernelProfile& profile, const DesiredState& want,
+Result<Plan> make_plan(const Snapshot& snap, const DesiredState& want,
                        const PlanOptions& options = {});
 
 }  // namespace kvmprobe::provision

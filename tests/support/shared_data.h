@@ -16,9 +16,26 @@ inline std::filesystem::path shared_data_dir() {
   return std::filesystem::is_directory(p, ec) ? std::filesystem::canonical(p) : std::filesystem::path{};
 }
 
+/// Whether the suite runs in CI (CI=true, as .ci/run sets it): there every tool
+/// scripts/install-deps.sh installs must be present, so its absence fails instead of skipping.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
 /// A file under tests/data in the source tree.
 inline std::filesystem::path test_data(const std::string& rel) {
   return std::filesystem::path(KVMPROBE_SOURCE_DIR) / "tests" / "data" / rel;
 }
 
 }  // namespace kvmprobe::testing
+
+/// Skip the test when a tool that scripts/install-deps.sh installs is missing, saying which
+/// package has it; under CI=true fail instead (CI installed it, so its absence is a defect).
+#define KVMPROBE_REQUIRE_TOOL(tool, package)                                                       \
+  do {                                                                                           \
+    if (std::system("command -v " tool " >/dev/null 2>&1") != 0) {                               \
+      if (::kvmprobe::testing::in_ci()) FAIL() << tool " (Debian package " package ") is missing"; \
+      GTEST_SKIP() << tool " (Debian package " package ") is not installed";                     \
+    }                                                                                            \
+  } while (0)

@@ -125,12 +125,6 @@ TEST(SupportedCpuid, MatchesEveryRecordedKvmAnswer) {
   EXPECT_GE(cases, 6u) << "tests/data/cpuid holds 3 CPU models x 2 kernels";
 }
 
-bool bit_of(const SupportedCpuid& s, std::uint32_t leaf, std::uint32_t sub, Reg r, unsigned b) {
-  for (const auto& l : s.leaves)
-    if (l.leaf == leaf && l.subleaf == sub) return ((get(l, r) >> b) & 1u) != 0;
-  return false;
-}
-
 const CpuidFeature& feature(const char* n) {
   for (const auto& f : known_cpuid_features())
     if (std::string(f.qemu_name) == n) return f;

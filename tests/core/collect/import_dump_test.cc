@@ -374,8 +374,7 @@ TEST(ImportDump, FilesMayBeXzCompressed) {
 }
 
 TEST(ImportDump, CpuidToolSaveOutputOfThisHostImports) {
-  if (std::system("command -v cpuid_tool >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "cpuid_tool (Debian package cpuidtool) is not installed";
+  KVMPROBE_REQUIRE_TOOL("cpuid_tool", "cpuidtool");
   TempDir dir;
   const fs::path raw = dir / "raw.txt";
   ASSERT_EQ(std::system(("cpuid_tool --quiet --save='" + raw.string() + "' >/dev/null 2>&1").c_str()), 0);

@@ -1,5 +1,6 @@
 // Choosing the kernel profile for a release (Debian releases hide the stable patch level).
 #include "core/profiles/profiles.h"
+#include "core/profiles/boot_behaviour.h"
 
 #include <gtest/gtest.h>
 
@@ -53,6 +54,32 @@ TEST(Profiles, EveryProfileHasStepsMessagesAndMsrLists) {
     EXPECT_FALSE(p.msg.vmx_no_support.empty()) << p.id;
     EXPECT_NE(p.msr_lists, nullptr) << p.id;
   }
+}
+
+// The NX check (svm_hardware_setup() / vmx.c hardware_setup(), 6.1) is decided by
+// nx_required; its log lines must exist exactly where it applies, or a failing step would log
+// nothing (or a check that never runs would carry a message).
+TEST(Profiles, NxMessagesExistExactlyWhereNxIsRequired) {
+  for (const auto& p : all_profiles()) {
+    EXPECT_EQ(!p.msg.vmx_nx_missing.empty(), p.nx_required) << p.id;
+    EXPECT_EQ(!p.msg.svm_nx_missing.empty(), p.nx_required) << p.id;
+  }
+}
+
+TEST(BootBehaviour, TheRunningKernelsReleaseDecidesWhatItDidAtBoot) {
+  EXPECT_FALSE(boot_behaviour("").known);
+  EXPECT_FALSE(boot_behaviour("not-a-kernel").known);
+  auto b55 = boot_behaviour("5.5.19");
+  EXPECT_TRUE(b55.known);
+  EXPECT_FALSE(b55.programs_feat_ctl);
+  auto b56 = boot_behaviour("5.6.0-1-amd64");  // inside the 4.19 profile's range, feat_ctl.c already there
+  EXPECT_TRUE(b56.programs_feat_ctl);
+  EXPECT_FALSE(b56.clears_svm_on_svmdis);
+  EXPECT_STREQ(chosen("5.6.0-1-amd64").c_str(), "4.19");
+  auto b612 = boot_behaviour("6.12.57+deb13-amd64");
+  EXPECT_TRUE(b612.programs_feat_ctl);
+  EXPECT_TRUE(b612.clears_svm_on_svmdis);
+  EXPECT_FALSE(boot_behaviour("6.7.12").clears_svm_on_svmdis);
 }
 
 }  // namespace

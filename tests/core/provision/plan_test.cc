@@ -14,12 +14,6 @@
 namespace kvmprobe::provision {
 namespace {
 
-const KernelProfile& profile(const std::string& id) {
-  const KernelProfile* p = find_profile(id);
-  EXPECT_NE(p, nullptr) << id;
-  return p ? *p : all_profiles().front();
-}
-
 Snapshot load(const std::string& name) {
   auto s = collect::load_snapshot_file(testing::test_data("snapshots/" + name).string());
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().detail);
@@ -69,8 +63,8 @@ DesiredState enable_vmx(bool lock = true, Want smx = Want::no) {
   return DesiredState{v, true};
 }
 
-Plan plan_of(const Snapshot& s, const DesiredState& d, const std::string& prof = "4.19", PlanOptions o = {}) {
-  auto p = make_plan(s, profile(prof), d, o);
+Plan plan_of(const Snapshot& s, const DesiredState& d, PlanOptions o = {}) {
+  auto p = make_plan(s, d, o);
   EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().detail);
   return p.ok() ? *p : Plan{};
 }
@@ -101,7 +95,7 @@ TEST(Plan, LockedWithVmxOnIsNothingToDo) {
 }
 
 TEST(Plan, LockedWithVmxOffIsFirmwareWithWhoAndRemedy) {
-  Plan p = plan_of(load("intel-core-i7-8700k-vmx-locked-off.json"), enable_vmx(), "6.1");
+  Plan p = plan_of(load("intel-core-i7-8700k-vmx-locked-off.json"), enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::locked_off);
   EXPECT_EQ(cli::plan_exit(p.verdict), cli::ExitCode::firmware_disabled);
   EXPECT_NE(p.who_locked.find("firmware"), std::string::npos) << p.who_locked;
@@ -116,13 +110,13 @@ TEST(Plan, LockedWithVmxOffIsFirmwareWithWhoAndRemedy) {
 TEST(Plan, KernelLockedValueIsAttributedByTheAnalysis) {
   // 6.1 runs feat_ctl.c: LMCE set means firmware locked it.
   Snapshot s = intel({0x100001, 0x100001}, false, "6.1.0-56-amd64");
-  Plan p = plan_of(s, enable_vmx(), "6.1");
+  Plan p = plan_of(s, enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::locked_off);
   EXPECT_NE(p.who_locked.find("LMCE"), std::string::npos) << p.who_locked;
 }
 
 TEST(Plan, NoVmxIsNoSupportAndNothingPlanned) {
-  Plan p = plan_of(load("qemu-6.1-skylake-server-v4.json"), enable_vmx(), "6.1");
+  Plan p = plan_of(load("qemu-6.1-skylake-server-v4.json"), enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::no_support);
   EXPECT_EQ(cli::plan_exit(p.verdict), cli::ExitCode::no_support);
   EXPECT_TRUE(p.cpus.empty());
@@ -131,7 +125,7 @@ TEST(Plan, NoVmxIsNoSupportAndNothingPlanned) {
 TEST(Plan, EpycUnderTcgIsNothingToDo) {
   for (const char* f : {"qemu-6.1-epyc.json", "qemu-6.12-epyc.json"}) {
     Snapshot s = load(f);
-    Plan p = plan_of(s, enable_vmx(), s.kernel_release.rfind("6.12", 0) == 0 ? "6.12" : "6.1");
+    Plan p = plan_of(s, enable_vmx());
     EXPECT_EQ(p.verdict, PlanVerdict::nothing_to_do) << f << ": " << p.summary;
     EXPECT_EQ(p.msr, kVmCr);
   }
@@ -200,20 +194,20 @@ TEST(Plan, TbootForcesVmxInsideSmx) {
 TEST(Plan, CpusSelectsAndWarnsAboutTheRest) {
   PlanOptions o;
   o.cpus = std::vector<unsigned>{0, 1};
-  Plan p = plan_of(intel({0, 0, 0, 0}), enable_vmx(), "4.19", o);
+  Plan p = plan_of(intel({0, 0, 0, 0}), enable_vmx(), o);
   EXPECT_EQ(p.verdict, PlanVerdict::apply);
   EXPECT_EQ(p.cpus_with(CpuAction::not_selected), (std::vector<unsigned>{2, 3}));
   bool warned = false;
   for (const auto& w : p.warnings) warned |= w.find("feature inconsistency") != std::string::npos;
   EXPECT_TRUE(warned);
   o.cpus = std::vector<unsigned>{7};
-  auto bad = make_plan(intel({0, 0}), profile("4.19"), enable_vmx(), o);
+  auto bad = make_plan(intel({0, 0}), enable_vmx(), o);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind, ErrorKind::usage);
 }
 
 TEST(Plan, AmdClearsSvmdisWhenUnlocked) {
-  Plan p = plan_of(amd({0x10, 0x10}), enable_vmx(), "6.1");
+  Plan p = plan_of(amd({0x10, 0x10}), enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::apply);
   EXPECT_EQ(p.msr, kVmCr);
   EXPECT_EQ(p.enable_clear, 0x10u);
@@ -222,14 +216,14 @@ TEST(Plan, AmdClearsSvmdisWhenUnlocked) {
 }
 
 TEST(Plan, AmdLockedWithSvmdisIsFirmware) {
-  Plan p = plan_of(load("amd-epyc-7742-svm-disabled-locked.json"), enable_vmx(), "6.1");
+  Plan p = plan_of(load("amd-epyc-7742-svm-disabled-locked.json"), enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::locked_off);
   EXPECT_NE(p.remedy.find("SVM Mode"), std::string::npos);
   EXPECT_NE(p.who_locked.find("firmware"), std::string::npos);
 }
 
 TEST(Plan, AmdMixedSvmdisIsPerCpu) {
-  Plan p = plan_of(amd({0x0, 0x10, 0x18}), enable_vmx(), "6.1");
+  Plan p = plan_of(amd({0x0, 0x10, 0x18}), enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::locked_off);
   EXPECT_EQ(p.cpus[0].action, CpuAction::done);
   EXPECT_EQ(p.cpus[1].action, CpuAction::change);
@@ -239,7 +233,7 @@ TEST(Plan, AmdMixedSvmdisIsPerCpu) {
 TEST(Plan, KernelThatDecidedAtBootIsAWarning) {
   Snapshot s = amd({0x10}, "6.12.0");
   s.cpus[0].linux_flags = std::vector<std::string>{"fpu", "msr"};
-  Plan p = plan_of(s, enable_vmx(), "6.12");
+  Plan p = plan_of(s, enable_vmx());
   EXPECT_EQ(p.verdict, PlanVerdict::apply);
   bool warned = false;
   for (const auto& w : p.warnings) warned |= w.find("until the next boot") != std::string::npos;
@@ -247,10 +241,10 @@ TEST(Plan, KernelThatDecidedAtBootIsAWarning) {
 }
 
 TEST(Plan, ProfileWithoutTheVendorSectionIsBadInput) {
-  auto p = make_plan(amd({0x10}), profile("6.1"), DesiredState{VmxWant{}, false});
+  auto p = make_plan(amd({0x10}), DesiredState{VmxWant{}, false});
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().kind, ErrorKind::bad_input);
-  auto q = make_plan(intel({0x0}), profile("6.1"), DesiredState{std::nullopt, true});
+  auto q = make_plan(intel({0x0}), DesiredState{std::nullopt, true});
   ASSERT_FALSE(q.ok());
   EXPECT_EQ(q.error().kind, ErrorKind::bad_input);
 }
