@@ -7,6 +7,8 @@ build=(build-essential cmake pkg-config libcli11-dev libfmt-dev libcpuid-dev
 vm=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd strace cpu-checker)
 # tests/bochs: Bochs (VMX/SVM emulation), its BIOS, the CD tools (isolinux, GRUB)
 vm+=(bochs bochsbios vgabios isolinux syslinux-common xorriso grub-pc-bin)
+# tests/core/compat/guest_cpu_test.cc: libvirt's CPU feature names (/usr/share/libvirt/cpu_map)
+vm+=(libvirt0)
 # The libFuzzer targets (fuzz/, ctest label fuzz) and the run-lock test (flock(1)).
 fuzz=(clang-14 libclang-rt-14-dev util-linux)
 # tests/cli/prometheus.test.sh: promtool (Debian ships it in prometheus, 19 MB); completion.test.sh: zsh, fish (1 MB each); schema.test.sh: python3-jsonschema

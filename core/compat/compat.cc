@@ -27,6 +27,7 @@ CompatReport compat(const SideFacts& src, const SideFacts& dst) {
   r.steps.push_back(step_msrs(src, dst, r.msrs));
   r.steps.push_back(step_xcr0(src, dst));
   r.steps.push_back(step_tsc(src, dst));
+  r.steps.push_back(step_cpuid(src, dst));
   if (src.hypervisor != "kvm_pvm" && src.would_load == false) {
     // No guest runs on the source: the state checks have nothing to move.
     for (std::size_t i = 1; i < r.steps.size(); ++i) {
@@ -35,6 +36,8 @@ CompatReport compat(const SideFacts& src, const SideFacts& dst) {
       r.steps[i].summary = "skipped: KVM would not load on the source";
     }
   }
+
+  if (r.find_step("cpuid")->status == Status::warn) r.cpuid_lost = cpuid_lost(src, dst);
 
   // Worst first: a rejection decides even when something else is unknown.
   const StepResult* failed = nullptr;

@@ -31,8 +31,11 @@ struct CompatReport {
   std::string src_label, dst_label;
   std::string src_profile, dst_profile;   ///< kernel profile ids
   std::string src_kernel, dst_kernel;     ///< kernel releases of the snapshots
-  std::vector<StepResult> steps;          ///< vendor, msrs, xcr0, tsc
+  std::vector<StepResult> steps;          ///< vendor, msrs, xcr0, tsc, cpuid
   std::vector<CompatMsr> msrs;            ///< in the source's list order
+  /// CPUID features a -cpu host guest on the source may use that the destination's KVM does
+  /// not support (QEMU names, sorted; empty when none or when either side is unknown).
+  std::vector<std::string> cpuid_lost;
   CompatVerdict verdict = CompatVerdict::unknown;
   std::string reason;                     ///< one line
 
@@ -48,6 +51,11 @@ StepResult step_vendor(const SideFacts& src, const SideFacts& dst);
 StepResult step_msrs(const SideFacts& src, const SideFacts& dst, const std::vector<CompatMsr>& msrs);
 StepResult step_xcr0(const SideFacts& src, const SideFacts& dst);
 StepResult step_tsc(const SideFacts& src, const SideFacts& dst);
+StepResult step_cpuid(const SideFacts& src, const SideFacts& dst);
+
+/// CPUID features the source's KVM supports and the destination's does not (QEMU names,
+/// sorted; empty when either side's supported CPUID is unknown).
+std::vector<std::string> cpuid_lost(const SideFacts& src, const SideFacts& dst);
 
 /// Every MSR of the source's list with the destination's answer (the "msrs" member).
 std::vector<CompatMsr> msr_moves(const SideFacts& src, const SideFacts& dst);

@@ -9,6 +9,21 @@
 namespace kvmprobe::compat {
 namespace {
 
+/// Necessary for compat(a, b) to be compatible or conditional, decided without running it (so
+/// fleet() stays near linear where most pairs cannot move): the same vendor module on both
+/// (step_vendor is unknown without one, fails between two) and known to load on b (unknown or
+/// failing otherwise); a's MSR list complete (step_msrs is unknown otherwise); both supported
+/// CPUIDs, XCR0s, XSS and TSC rates known (step_cpuid, step_xcr0 and step_tsc are unknown
+/// otherwise), and a's XCR0/XSS within b's (step_xcr0 fails otherwise).
+bool could_move(const SideFacts& a, const SideFacts& b) {
+  if (a.hypervisor.empty() || a.hypervisor != b.hypervisor) return false;
+  if (b.hypervisor != "kvm_pvm" && b.would_load != true) return false;
+  if (!a.index_list_known || !a.undecided.empty()) return false;
+  if (!a.cpuid_features || !b.cpuid_features || !a.tsc_khz || !b.tsc_khz) return false;
+  if (!a.supported_xcr0 || !b.supported_xcr0 || (*a.supported_xcr0 & ~*b.supported_xcr0) != 0) return false;
+  return a.supported_xss && b.supported_xss && (*a.supported_xss & ~*b.supported_xss) == 0;
+}
+
 bool both_ways(const SideFacts& a, const SideFacts& b) {
   return compat(a, b).verdict == CompatVerdict::compatible && compat(b, a).verdict == CompatVerdict::compatible;
 }
@@ -28,6 +43,7 @@ void fill_baseline(FleetPool& p, const std::vector<FleetHost>& hosts) {
   p.xcr0 = first.supported_xcr0;
   p.xss = first.supported_xss;
   p.tsc_scaling_all = true;
+  p.cpuid_features = first.cpuid_features;
   for (std::size_t i : p.hosts) {
     const SideFacts& f = hosts[i].facts;
     if (std::find(p.profiles.begin(), p.profiles.end(), f.profile_id) == p.profiles.end())
@@ -36,11 +52,18 @@ void fill_baseline(FleetPool& p, const std::vector<FleetHost>& hosts) {
     p.xcr0 = p.xcr0 && f.supported_xcr0 ? std::optional(*p.xcr0 & *f.supported_xcr0) : std::nullopt;
     p.xss = p.xss && f.supported_xss ? std::optional(*p.xss & *f.supported_xss) : std::nullopt;
     p.tsc_scaling_all = p.tsc_scaling_all && f.tsc.has_control;
+    if (p.cpuid_features && f.cpuid_features)
+      std::erase_if(*p.cpuid_features, [&](const std::string& n) {
+        return !std::binary_search(f.cpuid_features->begin(), f.cpuid_features->end(), n);
+      });
+    else
+      p.cpuid_features.reset();
     if (f.tsc_khz) {
       p.tsc_min_khz = std::min(p.tsc_min_khz.value_or(*f.tsc_khz), *f.tsc_khz);
       p.tsc_max_khz = std::max(p.tsc_max_khz.value_or(*f.tsc_khz), *f.tsc_khz);
     }
   }
+  if (p.cpuid_features) p.guest_cpu = guest_cpu(*p.cpuid_features);
 }
 
 }  // namespace
@@ -55,6 +78,10 @@ std::string fleet_fingerprint(const SideFacts& f) {
   fp += fmt::format("|{}|{}|{}|", f.supported_xcr0 ? fmt::format("{:x}", *f.supported_xcr0) : "?",
                     f.supported_xss ? fmt::format("{:x}", *f.supported_xss) : "?", f.tsc.has_control);
   for (const auto& m : f.vmx_caps) fp += fmt::format("{:x}={}:{:x},", m.index, static_cast<int>(m.status), m.value);
+  fp += "|c";
+  if (!f.cpuid_features) fp += "?";
+  else
+    for (const auto& n : *f.cpuid_features) fp += n + ",";
   return fp;
 }
 
@@ -99,10 +126,25 @@ FleetReport fleet(std::vector<FleetHost> hosts) {
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
     return x;
   };
-  for (std::size_t a = 0; a < pools.size(); ++a)
-    for (std::size_t b = a + 1; b < pools.size(); ++b)
-      if (root(a) != root(b) && both_ways(r.hosts[pools[a].hosts.front()].facts, r.hosts[pools[b].hosts.front()].facts))
-        parent[root(b)] = root(a);
+  // Both ways needs the same module and the same supported CPUID features (step_cpuid warns
+  // on any feature only one side has): only pools alike in those are compared.
+  std::map<std::string, std::vector<std::size_t>> alike;
+  for (std::size_t a = 0; a < pools.size(); ++a) {
+    const SideFacts& f = r.hosts[pools[a].hosts.front()].facts;
+    if (!f.cpuid_features) continue;
+    std::string key = f.hypervisor + "|";
+    for (const auto& n : *f.cpuid_features) key += n + ",";
+    alike[key].push_back(a);
+  }
+  for (const auto& [key, members] : alike)
+    for (std::size_t i = 0; i < members.size(); ++i)
+      for (std::size_t j = i + 1; j < members.size(); ++j) {
+        std::size_t a = members[i], b = members[j];
+        const SideFacts& fa = r.hosts[pools[a].hosts.front()].facts;
+        const SideFacts& fb = r.hosts[pools[b].hosts.front()].facts;
+        if (root(a) != root(b) && could_move(fa, fb) && could_move(fb, fa) && both_ways(fa, fb))
+          parent[root(b)] = root(a);
+      }
   std::map<std::size_t, FleetPool> merged;
   for (std::size_t a = 0; a < pools.size(); ++a) {
     auto& m = merged[root(a)];
@@ -123,6 +165,7 @@ FleetReport fleet(std::vector<FleetHost> hosts) {
     for (std::size_t b = 0; b < r.pools.size(); ++b) {
       if (a == b) continue;
       const SideFacts& fb = r.hosts[r.pools[b].hosts.front()].facts;
+      if (!could_move(fa, fb)) continue;
       CompatReport ab = compat(fa, fb);
       if (ab.verdict == CompatVerdict::compatible || ab.verdict == CompatVerdict::conditional)
         r.edges.push_back({a, b, ab.verdict, first_problem(compat(fb, fa))});

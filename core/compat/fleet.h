@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/compat/compat.h"
+#include "core/compat/guest_cpu.h"
 
 namespace kvmprobe::compat {
 
@@ -29,6 +30,10 @@ struct FleetPool {
   std::optional<std::uint64_t> xcr0, xss;         ///< supported by every host (nullopt: one unknown)
   std::optional<std::uint64_t> tsc_min_khz, tsc_max_khz;
   bool tsc_scaling_all = false;                   ///< every host has TSC scaling
+  /// CPUID features every host's KVM supports (QEMU names, sorted; nullopt: one host unknown).
+  std::optional<std::vector<std::string>> cpuid_features;
+  /// The guest CPU definition of cpuid_features (nullopt with it).
+  std::optional<GuestCpu> guest_cpu;
 };
 
 /// Guests move from pool `from` to pool `to` but not back.

@@ -6,6 +6,7 @@
 
 #include "core/analyse/analyse.h"
 #include "core/analyse/msr_lists.h"
+#include "core/analyse/supported_cpuid.h"
 #include "core/analyse/xcr0.h"
 
 namespace kvmprobe::compat {
@@ -106,6 +107,16 @@ SideFacts side_facts(const CompatSide& side) {
     f.host_msrs = ctx.boot->msrs;
     for (const MsrRead& m : ctx.boot->msrs)
       if (m.index >= 0x480 && m.index <= 0x492) f.vmx_caps.push_back(m);
+  }
+
+  // CPUID: no snapshot records KVM_GET_SUPPORTED_CPUID, so it is always the model's answer.
+  SupportedCpuid cpuid = compute_supported_cpuid(ctx);
+  if (cpuid.evaluated) {
+    f.cpuid_features = cpuid.feature_names();
+    f.cpuid_source = fmt::format("modelled KVM_GET_SUPPORTED_CPUID (profile {}, {})", side.profile->id, f.hypervisor);
+    f.cpuid_unknown = cpuid.unknown;
+  } else {
+    f.cpuid_missing = cpuid.not_evaluated;
   }
 
   TscKhzChoice khz = choose_tsc_khz(snap);

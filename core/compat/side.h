@@ -61,6 +61,14 @@ struct SideFacts {
   std::uint64_t tsc_tolerance_ppm = 250;
   std::optional<bool> invtsc;               ///< CPUID 0x80000007:EDX[8] on the host
 
+  /// KVM_GET_SUPPORTED_CPUID of this kernel on this host (modelled leaves, compute_supported_cpuid()):
+  /// the features a `-cpu host` guest may use, QEMU names, sorted. nullopt: not predicted
+  /// (cpuid_missing says why).
+  std::optional<std::vector<std::string>> cpuid_features;
+  std::string cpuid_source;
+  std::string cpuid_missing;
+  std::vector<std::string> cpuid_unknown;   ///< what the prediction had to assume, one line each
+
   /// The boot CPU's VMX capability MSRs 0x480–0x492 (KVM derives the nested values from them).
   std::vector<MsrRead> vmx_caps;
   /// Every MSR read recorded on the boot CPU (the CPU that loads the module).

@@ -66,6 +66,7 @@ nlohmann::json compat_json(const CompatReport& r, int exit_code) {
                          {"dst_listed", m.dst_listed},
                          {"dst_accepts", m.dst_accepts ? nlohmann::json(*m.dst_accepts) : nlohmann::json()},
                          {"reason", m.reason}});
+  j["cpuid_lost"] = r.cpuid_lost;
   return j;
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/compat/guest_cpu.h"
+
 namespace kvmprobe::render {
 namespace {
 
@@ -38,12 +40,6 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return s;
 }
 
-// qemu64's own features (target/i386/cpu.c builtin_x86_defs "qemu64": PPRO_FEATURES | MTRR |
-// CLFLUSH | MCA | PSE36; SSE3 CX16; LM SYSCALL NX; LAHF_LM SVM).
-constexpr const char* kQemu64[] = {"fpu", "de", "pse", "tsc", "msr", "mce", "cx8", "pge", "cmov",
-                                   "pat", "fxsr", "mmx", "sse", "sse2", "pae", "sep", "apic",
-                                   "mtrr", "clflush", "mca", "pse36", "pni", "cx16", "lm",
-                                   "syscall", "nx", "lahf-lm", "svm"};
 
 }  // namespace
 
@@ -105,7 +101,7 @@ std::string qemu_cpu_string(const SupportedCpuid& s) {
   std::string out = "qemu64";
   auto names = s.feature_names();
   for (const auto& n : names) out += ",+" + n;
-  for (const char* q : kQemu64)
+  for (const char* q : compat::qemu64_features())
     if (!std::binary_search(names.begin(), names.end(), std::string(q))) out += fmt::format(",-{}", q);
   return out;
 }

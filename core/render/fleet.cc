@@ -26,6 +26,20 @@ std::string baseline_text(const FleetPool& p) {
   out += fmt::format("    XCR0       {} ({})\n", opt_hex(p.xcr0), p.xcr0 ? xfeature_names(*p.xcr0) : "unknown");
   out += fmt::format("    XSS        {}\n", opt_hex(p.xss));
   out += fmt::format("    TSC        {}, scaling on every host: {}\n", tsc_range(p), p.tsc_scaling_all ? "yes" : "no");
+  if (!p.cpuid_features) {
+    out += "    CPUID      unknown (a host's supported CPUID cannot be predicted)\n";
+    return out;
+  }
+  out += fmt::format("    CPUID      {} features every host's KVM supports\n", p.cpuid_features->size());
+  const compat::GuestCpu& g = *p.guest_cpu;
+  out += fmt::format("    -cpu       {}\n", g.qemu);
+  if (!g.not_in_qemu.empty())
+    out += fmt::format("               (QEMU 7.2 has no flag for: {})\n", fmt::join(g.not_in_qemu, " "));
+  std::string xml = g.libvirt;
+  for (std::size_t at = 0; (at = xml.find('\n', at)) != std::string::npos; at += 16) xml.replace(at, 1, "\n               ");
+  out += fmt::format("    libvirt    {}\n", xml);
+  if (!g.not_in_libvirt.empty())
+    out += fmt::format("               (libvirt's cpu_map has no name for: {})\n", fmt::join(g.not_in_libvirt, " "));
   return out;
 }
 
@@ -45,7 +59,13 @@ nlohmann::json pool_json(const FleetPool& p, const FleetReport& r) {
             {"supported_xss", hex(p.xss)},
             {"tsc_khz_min", p.tsc_min_khz ? nlohmann::json(*p.tsc_min_khz) : nlohmann::json()},
             {"tsc_khz_max", p.tsc_max_khz ? nlohmann::json(*p.tsc_max_khz) : nlohmann::json()},
-            {"tsc_scaling_all", p.tsc_scaling_all}}}};
+            {"tsc_scaling_all", p.tsc_scaling_all},
+            {"cpuid_features", p.cpuid_features ? nlohmann::json(*p.cpuid_features) : nlohmann::json()},
+            {"guest_cpu", p.guest_cpu ? nlohmann::json{{"qemu", p.guest_cpu->qemu},
+                                                       {"libvirt", p.guest_cpu->libvirt},
+                                                       {"not_in_qemu", p.guest_cpu->not_in_qemu},
+                                                       {"not_in_libvirt", p.guest_cpu->not_in_libvirt}}
+                                      : nlohmann::json()}}}};
 }
 
 }  // namespace

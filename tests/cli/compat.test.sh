@@ -34,6 +34,19 @@ expect_rc 13 "a destination kernel whose KVM_SET_MSRS is not modelled: cannot te
 kp compat "$OLD" "$OLD" --dst-kernel 6.12
 expect_rc 22 "--dst-kernel 6.12 models the upgrade of the same host: exit 22"
 
+# CPUID: real KVM on the qemu64,+svm guest (family 0xf) reports amd-no-ssb, on EPYC not
+# (tests/data/cpuid/qemu64svm-61.kvm.txt vs epyc-61.kvm.txt: 0x80000008 EBX bit 26).
+kp compat "$SNAPS/qemu-6.1-qemu64-svm-kvm.json" "$SNAPS/qemu-6.1-epyc-kvm.json" --json
+expect_rc 21 "qemu64,+svm -> EPYC: conditional, exit 21"
+expect_json "--json: the cpuid step warns and cpuid_lost names amd-no-ssb" "
+[s['status'] for s in d['steps'] if s['id'] == 'cpuid'] == ['warn'] and d['cpuid_lost'] == ['amd-no-ssb']
+and 'enforce' in [s for s in d['steps'] if s['id'] == 'cpuid'][0]['remedy']
+and '-cpu host' not in [s for s in d['steps'] if s['id'] == 'cpuid'][0]['remedy']"
+kp compat "$NEW" "$NEW" --dst-kernel 5.15 --json
+expect_json "a kernel whose CPUID caps are not modelled: the cpuid step is unknown, saying why" "
+[s['status'] for s in d['steps'] if s['id'] == 'cpuid'] == ['unknown'] and d['cpuid_lost'] == []
+and 'not modelled for kernel profile 5.15' in [s for s in d['steps'] if s['id'] == 'cpuid'][0]['summary']"
+
 kp -q compat "$OLD" "$NEW"
 expect_rc 22 "-q keeps the exit code"
 expect_out_empty "-q prints nothing on stdout"
@@ -43,7 +56,7 @@ expect_err_has "incompatible" "-q prints the one-line reason on stderr"
 kp compat "$OLD" "$NEW" --json
 expect_json "--json: contract keys" "
 d['schema'] == 'kvmprobe.compat/1' and d['verdict'] == 'incompatible' and d['exit_code'] == 22
-and [s['id'] for s in d['steps']] == ['vendor', 'msrs', 'xcr0', 'tsc']
+and [s['id'] for s in d['steps']] == ['vendor', 'msrs', 'xcr0', 'tsc', 'cpuid']
 and all(set(s) >= {'id', 'title', 'status', 'summary', 'evidence', 'remedy'} for s in d['steps'])"
 expect_json "--json: one msrs entry per MSR of the source's list, in its order" "
 len(d['msrs']) == 97 and d['msrs'][0]['index'] == '0x174' and d['msrs'][8]['index'] == '0x10'"

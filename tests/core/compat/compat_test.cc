@@ -15,11 +15,12 @@ TEST(Compat, SameHostAndKernelIsCompatible) {
   Snapshot a = recorded("qemu-6.12-epyc-kvm.json");
   CompatReport r = compat(side_of(a, "a"), side_of(a, "a"));
   EXPECT_EQ(r.verdict, CompatVerdict::compatible) << r.reason;
-  ASSERT_EQ(r.steps.size(), 4u);
+  ASSERT_EQ(r.steps.size(), 5u);
   EXPECT_EQ(r.steps[0].id, "vendor");
   EXPECT_EQ(r.steps[1].id, "msrs");
   EXPECT_EQ(r.steps[2].id, "xcr0");
   EXPECT_EQ(r.steps[3].id, "tsc");
+  EXPECT_EQ(r.steps[4].id, "cpuid");
 }
 
 TEST(Compat, SixOneToSixTwelveIsIncompatibleBecauseOfMsrs) {

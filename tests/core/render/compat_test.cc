@@ -18,7 +18,8 @@ TEST(RenderCompat, JsonFollowsTheContract) {
   EXPECT_EQ(j["schema"], "kvmprobe.compat/1");
   EXPECT_EQ(j["verdict"], "incompatible");
   EXPECT_EQ(j["exit_code"], 22);
-  ASSERT_EQ(j["steps"].size(), 4u);
+  ASSERT_EQ(j["steps"].size(), 5u);
+  EXPECT_EQ(j["cpuid_lost"], nlohmann::json::array()) << "6.1 and 6.12 on EPYC support the same features";
   for (const auto& s : j["steps"])
     for (const char* k : {"id", "title", "status", "summary", "evidence", "remedy"}) EXPECT_TRUE(s.contains(k)) << k;
   ASSERT_EQ(j["msrs"].size(), 97u);
