@@ -98,12 +98,9 @@ nlohmann::json cpuid_json(const SupportedCpuid& s, const CpuidHeader& h) {
 }
 
 std::string qemu_cpu_string(const SupportedCpuid& s) {
-  std::string out = "qemu64";
-  auto names = s.feature_names();
-  for (const auto& n : names) out += ",+" + n;
-  for (const char* q : compat::qemu64_features())
-    if (!std::binary_search(names.begin(), names.end(), std::string(q))) out += fmt::format(",-{}", q);
-  return out;
+  // The same definition fleet gives a pool (compat::guest_cpu): +f only for what qemu64 lacks,
+  // -g for qemu64's own features KVM would not report, and no name QEMU 7.2 refuses.
+  return compat::guest_cpu(s.feature_names(), /*enforce=*/false).qemu;
 }
 
 }  // namespace kvmprobe::render

@@ -51,8 +51,10 @@ kp cpuid --from "$QEMU64" --qemu-cpu
 expect_rc 0 "cpuid --qemu-cpu: exit 0"
 check "cpuid --qemu-cpu: one line, qemu64 then +/-name items" \
   grep -qxE 'qemu64(,[+-][a-z0-9.-]+)+' <<<"$OUT"
-check "cpuid --qemu-cpu on qemu64,+svm: +svm and +amd-no-ssb (family 0xf is not SSB-affected)" \
-  bash -c 'grep -q ",+svm" <<<"$1" && grep -q ",+amd-no-ssb" <<<"$1"' _ "$OUT"
+check "cpuid --qemu-cpu on qemu64,+svm: +amd-no-ssb (family 0xf is not SSB-affected), svm kept from qemu64" \
+  bash -c 'grep -q ",+amd-no-ssb" <<<"$1" && ! grep -q ",[+-]svm" <<<"$1"' _ "$OUT"
+check "cpuid --qemu-cpu: no +name qemu64 already has (e.g. +fpu, +sse2)" \
+  bash -c '! grep -qE ",\+(fpu|sse2|lm|svm)(,|$)" <<<"$1"' _ "$OUT"
 qcpu=$OUT
 kp cpuid --from "$QEMU64" --qemu-cpu --param kvm_amd.nested=0
 check "cpuid --qemu-cpu with nested=0: -svm (qemu64 has svm itself)" grep -q ",-svm" <<<"$OUT"
