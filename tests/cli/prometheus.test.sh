@@ -70,7 +70,31 @@ def oracle_verdict():
     dst_khz, ctl = int(o['dst_tsc_khz']), int(o['dst_cap_tsc_control'])
     if int(s['dst_unlisted']) or (src_khz and not ctl and src_khz > dst_khz and (src_khz - dst_khz) * 10**6 > 250 * dst_khz):
         return 'conditional'
+    # The migration oracle records no CPUID: real KVM's KVM_GET_SUPPORTED_CPUID of the same
+    # kernel and -cpu (tests/data/cpuid, recorded by tests/vm/cpuid.test.sh) says whether a
+    # -cpu host guest of SRC may use a feature DST's KVM lacks: then it moves only with a CPU
+    # model (conditional), as tests/vm/compat.test.sh decides too.
+    if cpuid_lost():
+        return 'conditional'
     return 'compatible'
+def cpuid_regs(path):
+    want = {('0x1', 'ecx'), ('0x1', 'edx'), ('0x7', 'ebx'), ('0x7', 'ecx'), ('0x7', 'edx'), ('0x7.1', 'eax'),
+            ('0xd.1', 'eax'), ('0x80000001', 'ecx'), ('0x80000001', 'edx'), ('0x80000008', 'ebx'),
+            ('0x80000021', 'eax')}
+    regs = {}
+    for line in open(path):
+        w = line.split()
+        if len(w) < 7 or w[0] != 'supported_cpuid':
+            continue
+        leaf = w[1] if int(w[2], 16) == 0 else '%s.%d' % (w[1], int(w[2], 16))
+        for n, r in enumerate(('eax', 'ebx', 'ecx', 'edx')):
+            if (leaf, r) in want:
+                regs[(leaf, r)] = int(w[3 + n], 16)
+    return regs
+def cpuid_lost():
+    import os
+    src, dst = cpuid_regs(os.environ['CPUID_SRC']), cpuid_regs(os.environ['CPUID_DST'])
+    return any(v & ~dst.get(k, 0) for k, v in src.items())
 checks = eval('[' + sys.argv[2] + ']')
 bad = [d for d, ok in checks if not ok]
 if bad:
@@ -152,11 +176,27 @@ expect_metrics "no MSRs: would_load absent, _unknown 1; vmx cpus unreadable" - "
 "
 
 # --- compat: the recorded migrations (tests/data/migration/README.md) -------------------------
+# cpuid_rec GUEST: real KVM's supported CPUID for the guest's kernel and -cpu (guests.txt:
+# "NAME SERIES RELEASE CPU ...") in tests/data/cpuid, "" when not recorded
+cpuid_rec() {
+  local series cpu m
+  read -r series cpu < <(awk -v g="$1" '$1 == g { print $2, $4 }' "$MIG/guests.txt")
+  case $cpu in EPYC) m=epyc ;; "qemu64,+svm") m=qemu64svm ;; "EPYC,-rdtscp") m=epycnordtscp ;; *) m="" ;; esac
+  local f=$SRC/tests/data/cpuid/$m-${series//./}.kvm.txt
+  [[ -n $m && -f $f ]] && echo "$f"
+  return 0
+}
 for result in "$MIG"/*--*.result.txt; do
   pair=$(basename "$result" .result.txt)
   src=${pair%%--*} dst=${pair#*--}
   kp --format prometheus compat "$MIG/$src.snapshot.json" "$MIG/$dst.snapshot.json"
   promtool_ok "compat $pair"
+  CPUID_SRC=$(cpuid_rec "$src") CPUID_DST=$(cpuid_rec "$dst")
+  if [[ -z $CPUID_SRC || -z $CPUID_DST ]]; then
+    fail "compat $pair: real KVM's supported CPUID of both guests is recorded" "no tests/data/cpuid recording"
+    continue
+  fi
+  export CPUID_SRC CPUID_DST
   # The oracle's verdict: incompatible when KVM rejected anything, conditional when DST does
   # not list some of SRC's MSRs, else compatible (README.md there, "Expected exit code").
   expect_metrics "compat $pair: verdict and MSR fates as KVM did" "$result" "
