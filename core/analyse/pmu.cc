@@ -72,6 +72,15 @@ void amd_counts(const CpuRecord& cpu, PmuCaps& c) {
   }
 }
 
+// perf's vendor init for the CPU's vendor: AMD/Hygon or Intel-like.
+void vendor_counts(const CpuRecord& cpu, PerfFixedCount fixed_rule, PmuCaps& c) {
+  Vendor v = cpu_vendor(cpu);
+  if (v == Vendor::amd || v == Vendor::hygon)
+    amd_counts(cpu, c);
+  else
+    intel_counts(cpu, fixed_rule, c);
+}
+
 // The counts perf's vendor init (intel_pmu_init / amd_pmu_init) puts in x86_pmu, before the
 // hardware check that may then refuse to register the PMU.
 PmuCaps vendor_init_counts(const Snapshot& snap, PerfFixedCount fixed_rule) {
@@ -82,11 +91,7 @@ PmuCaps vendor_init_counts(const Snapshot& snap, PerfFixedCount fixed_rule) {
     return c;
   }
   c.hybrid = has_or_false(*cpu, cpuid::kHybrid);
-  Vendor v = cpu_vendor(*cpu);
-  if (v == Vendor::amd || v == Vendor::hygon)
-    amd_counts(*cpu, c);
-  else
-    intel_counts(*cpu, fixed_rule, c);
+  vendor_counts(*cpu, fixed_rule, c);
   return c;
 }
 
@@ -113,11 +118,7 @@ PmuCaps perf_pmu_caps(const Snapshot& snap, PerfFixedCount fixed_rule) {
     c.source = "no CPU recorded";
     return c;
   }
-  Vendor v = cpu_vendor(*cpu);
-  if (v == Vendor::amd || v == Vendor::hygon)
-    amd_counts(*cpu, c);
-  else
-    intel_counts(*cpu, fixed_rule, c);
+  vendor_counts(*cpu, fixed_rule, c);
   return c;
 }
 
