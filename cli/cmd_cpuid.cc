@@ -14,7 +14,7 @@ namespace kvmprobe::cli {
 void register_cpuid(CLI::App& app, GlobalOptions& g, Runner& run) {
   auto* sub = app.add_subcommand("cpuid", "KVM_GET_SUPPORTED_CPUID for the kernel version: what a -cpu host guest sees");
   auto qemu = std::make_shared<bool>(false);
-  sub->add_flag("--qemu-cpu", *qemu, "print a QEMU -cpu string (qemu64 plus/minus every modelled feature)");
+  sub->add_flag("--qemu-cpu", *qemu, "print a QEMU -cpu string: qemu64, +each supported feature it lacks, -each of its own KVM would not report");
   sub->callback([&g, &run, qemu] {
     run = [&g, qemu] {
       auto in = obtain_inputs(g);
