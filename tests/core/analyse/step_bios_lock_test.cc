@@ -61,6 +61,9 @@ TEST(StepBiosLock, RecordedEpycGuestVmCrClear) {
   EXPECT_EQ(e->meaning, "SVMDIS clear, unlocked");
 }
 
+// 6.1: arch/x86/kvm/x86.c: kvm_arch_init() (6.1) "kvm: support for '%s' disabled by bios";
+// 6.12: arch/x86/kernel/cpu/amd.c: init_amd() (6.12) "SVM disabled (by BIOS) in MSR_VM_CR" clears
+// SVM, then arch/x86/kvm/svm/svm.c: kvm_is_svm_supported() (6.12) "SVM not supported by CPU %d".
 TEST(StepBiosLock, SvmDisabledAndLockedIsFirmwareWithEachVersionsLogLine) {
   Snapshot s = load("amd-epyc-7742-svm-disabled-locked.json");
   struct Case {
@@ -94,6 +97,8 @@ TEST(StepBiosLock, UnlockedSvmDisableNamesEnableVmxAsTheRemedy) {
   EXPECT_NE(step(r, "bios-lock").remedy.find("enable-vmx"), std::string::npos);
 }
 
+// arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl() (6.1) "VMX (outside TXT) disabled by BIOS",
+// then arch/x86/kvm/x86.c: kvm_arch_init() (6.1) "kvm: support for '%s' disabled by bios".
 TEST(StepBiosLock, IntelLockedWithVmxOffIsFirmwareDisabled) {
   Snapshot s = load("intel-core-i7-8700k-vmx-locked-off.json");
   Report r = run(s, "6.1");

@@ -29,6 +29,8 @@ TEST(StepGeneric, RecordedGuestPatIsWb) {
   EXPECT_EQ(evidence_of(g, "IA32_PAT (0x277)", "cpu0")->meaning, "PA0 = 6 (WB)");
 }
 
+// arch/x86/kvm/x86.c: kvm_arch_init() (6.1) and kvm_x86_vendor_init() (6.12): "host PAT[0] is not
+// WB" under pr_fmt "kvm: " (6.12: KBUILD_MODNAME), -EIO.
 TEST(StepGeneric, PatZeroNotWbRefusesWithEachKernelsLine) {
   Snapshot s = load("qemu-6.12-epyc.json");
   for (CpuRecord& c : s.cpus)
