@@ -97,7 +97,7 @@ verdict_per_version() { # NAME FILE EXIT FAILED_STEP REASON LOG_6.1 LOG_6.12 (py
     case $line in
       ok\ *) pass "${line#ok }" ;;
       *) line=${line#FAILED }; k=${line#*, kernel }; LAST_CMD="kvmprobe check --from $file --kernel ${k%%:*} --json=short"
-         OUT= ERR=; fail "${line%%: got *}" "got ${line#*: got }" ;;
+         OUT='' ERR=''; fail "${line%%: got *}" "got ${line#*: got }" ;;
     esac
   done < <(python3 - "$TMP" "$name" "$4" "$5" "$6" "$7" <<'PY'
 import ast, json, sys
