@@ -235,7 +235,8 @@ VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error
       c.log.push_back(p.msg.perf_global_ctrl_workaround);
   }
 
-  // Derived capabilities (kvm-init.md §2.4, "Derived capability flags").
+  // Derived capabilities (arch/x86/kvm/vmx/capabilities.h: cpu_has_vmx_*(), and the enable_*
+  // decisions in vmx/vmx.c: hardware_setup() (6.1) / vmx_hardware_setup() (6.12)).
   std::uint32_t sec = c.secondary.value;
   c.ept = bit(sec, kEnableEpt) && bit(ept_cap, 6) && bit(ept_cap, 14) && bit(ept_cap, 26);
   c.vpid = bit(sec, kEnableVpid) && bit(vpid_cap, 0) && (bit(vpid_cap, 9) || bit(vpid_cap, 10));
