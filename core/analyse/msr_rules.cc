@@ -1,7 +1,6 @@
 // Filters of kvm_init_msr_list (≤6.1) / kvm_probe_msr_to_save (6.6+), the vendor modules'
-// has_emulated_msr and get_msr_feature, and the KVM CPU caps behind them. Sources:
-// ../shared/reference/kvm-init.md §6.3–§6.8, checked against Debian's linux-source 6.1.192 and
-// 6.12.117 (arch/x86/kvm/{x86.c,cpuid.c,vmx/vmx.c,svm/svm.c}).
+// has_emulated_msr and get_msr_feature, and the KVM CPU caps behind them. Sources: Debian's
+// linux-source 6.1.192 and 6.12.117 (arch/x86/kvm/{x86.c,cpuid.c,vmx/vmx.c,svm/svm.c}).
 #include "core/analyse/msr_rules.h"
 
 #include <fmt/format.h>
@@ -102,7 +101,8 @@ std::optional<std::uint32_t> leaf_reg(const AnalysisContext& ctx, std::uint32_t 
   return std::nullopt;
 }
 
-// 7.3 CET caps before the supported-XSS check (kvm-init.md §6.7; SVM side UNCONFIRMED).
+// 7.3 CET caps before the supported-XSS check (7.3 source not in the trees read here; SVM side
+// UNCONFIRMED).
 RuleOutcome cet_cap_raw(const MsrRuleInputs& in, const CpuidBit& bit) {
   RuleOutcome host = host_feature(in.ctx, bit);
   if (is_svm(in)) {
@@ -116,7 +116,7 @@ RuleOutcome cet_cap_raw(const MsrRuleInputs& in, const CpuidBit& bit) {
                  vmx_control(in, (v.basic >> 56) & 1, "VMX_BASIC bit 56 (no error-code consistency check)")});
 }
 
-// 7.3 supported XSS (§4.3): host XSS & CET bits, only with XSAVES and SHSTK or IBT, all or none.
+// 7.3 supported XSS: host XSS & CET bits, only with XSAVES and SHSTK or IBT, all or none.
 RuleOutcome supported_xss_nonzero(const MsrRuleInputs& in) {
   RuleOutcome xs = msr_rules::cap_xsaves(in);
   if (xs.keep == Tri::no) return dropped(xs.code, "supported XSS is 0: " + xs.reason);
