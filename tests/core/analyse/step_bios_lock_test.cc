@@ -9,12 +9,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 // skyoff612: firmware left 0x3A locked with VMX off; the guest's kvm_intel refused, logging
 // "VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0" (recorded load_log; the line is

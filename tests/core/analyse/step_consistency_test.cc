@@ -11,12 +11,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 TEST(StepConsistency, RecordedGuestsAgreeAcrossTheirCpus) {
   const StepResult& two = step(analyse_with(load("qemu-6.12-epyc.json")), "consistency");

@@ -23,8 +23,7 @@ namespace {
 constexpr std::uint64_t kCr4Vmxe = 1ull << 13;
 constexpr std::uint64_t kEferSvme = 1ull << 12;
 
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 Snapshot load(const std::string& name) {
   auto s = collect::load_snapshot_file(testing::test_data("snapshots/" + name).string());

@@ -12,12 +12,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 TEST(StepGeneric, RecordedGuestPatIsWb) {
   ASSERT_EQ(load("qemu-6.12-epyc-kvm.json").kvm.api_version, 12);

@@ -12,12 +12,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 TEST(StepMmu, RecordedGuestsWherePhysicalBitsAre40) {
   for (const char* f : {"snapshots/qemu-6.1-epyc.json", "snapshots/qemu-6.12-qemu64-svm.json", "bochs/sky612.snapshot.json"}) {

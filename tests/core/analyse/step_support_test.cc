@@ -9,10 +9,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load_recorded;
-using testing::step_of;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 TEST(StepSupport, RecordedEpycGuestHasSvmOnEveryCpu) {
   for (const char* g : {"5.10", "6.1", "6.12", "7.2"}) {

@@ -11,13 +11,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::log_lines_with;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 TEST(StepSvmConfig, PredictedLogLinesAreWhatEachGuestsKvmAmdLogged) {
   int compared = 0;

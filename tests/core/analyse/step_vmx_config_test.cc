@@ -9,12 +9,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 // Each Bochs CPU whose kvm_intel really loaded: the step passes; its EPT claim matches the
 // guest kernel's own "vmx flags" (recorded cpuinfo line).

@@ -11,12 +11,7 @@
 namespace kvmprobe {
 namespace {
 
-using testing::analyse_with;
-using testing::evidence_of;
-using testing::load;
-using testing::load_recorded;
-using testing::run;
-using testing::step;
+using namespace testing;  // tests/core/analyse/step_test_support.h
 
 TEST(StepXcr0, SupportedXcr0IsWhatEachGuestsKvmAnswered) {
   for (const char* g : {"5.10-epyc", "6.1-epyc", "6.12-epyc", "7.2-epyc", "6.1-qemu64-svm", "6.12-qemu64-svm"}) {
