@@ -122,6 +122,54 @@ PmuCaps perf_pmu_caps(const Snapshot& snap, PerfFixedCount fixed_rule) {
   return c;
 }
 
+namespace {
+
+/// 4.19-5.15: no kvm.enable_pmu; the vPMU takes perf's counts as they are (PmuProfile::
+/// failed_hw_check_keeps_counts: a PMU perf refused after its vendor init still counts).
+KvmPmu pmu_follows_perf(const Snapshot& snap, const KernelProfile& profile, const PmuCaps& perf) {
+  const PmuProfile& p = profile.msr_lists->pmu;
+  KvmPmu k;
+  k.perf = perf;
+  PmuCaps src = perf;
+  std::string how = perf.source;
+  if (p.failed_hw_check_keeps_counts && perf.perf_hw_pmu_known && !perf.perf_hw_pmu) {
+    src = vendor_init_counts(snap, p.perf_fixed);
+    how = fmt::format("{}; x86_pmu keeps the vendor init's counts all the same: {}", perf.source, src.source);
+  }
+  k.enable_pmu = true;
+  k.reason = fmt::format("kernel {} has no kvm.enable_pmu: the vPMU follows perf ({})", profile.id, how);
+  k.counts_known = src.counts_known;
+  k.version = src.version;
+  k.gp = src.gp;
+  k.fixed = src.fixed;
+  k.perfmon_v2 = src.perfmon_v2;
+  return k;
+}
+
+/// The counts KVM keeps once the vPMU is on: perf's, version at most 2, capped at the profile's
+/// maximums; on AMD PERFCTR_CORE only with 6 counters, else the legacy 4 (svm_set_cpu_caps()).
+void cap_counts(const PmuCaps& perf, const PmuProfile& p, bool amd, KvmPmu& k) {
+  k.enable_pmu = true;
+  k.counts_known = true;
+  k.version = std::min(perf.version, 2u);
+  k.gp = perf.gp;
+  unsigned max_gp = amd ? p.max_gp_amd : p.max_gp_intel;
+  if (max_gp) k.gp = std::min(k.gp, max_gp);
+  k.fixed = p.max_fixed ? std::min(perf.fixed, p.max_fixed) : perf.fixed;
+  bool perfctr_core_cap = perf.perfctr_core;
+  if (amd && p.amd_core_reduce) {
+    if (k.gp < kAmdCoreGp) {
+      k.gp = std::min(kAmdLegacyGp, k.gp);
+      perfctr_core_cap = false;
+    }
+    k.perfmon_v2 = perf.perfmon_v2 && k.version == 2 && perfctr_core_cap;
+  } else {
+    k.perfmon_v2 = perf.perfmon_v2;
+  }
+}
+
+}  // namespace
+
 KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const EffectiveParams& params) {
   KvmPmu k;
   if (!profile.msr_lists) {
@@ -132,6 +180,8 @@ KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const Effecti
   const PmuProfile& p = profile.msr_lists->pmu;
   k.perf = perf_pmu_caps(snap, p.perf_fixed);
   const PmuCaps& perf = k.perf;
+  if (!p.enable_pmu_param) return pmu_follows_perf(snap, profile, perf);
+
   const CpuRecord* cpu = snap.boot_cpu();
   Vendor vendor = cpu ? cpu_vendor(*cpu) : Vendor::unknown;
   bool amd = vendor == Vendor::amd || vendor == Vendor::hygon;
@@ -143,26 +193,6 @@ KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const Effecti
     k.perfmon_v2 = false;
     return k;
   };
-
-  if (!p.enable_pmu_param) {
-    // 4.19-5.15: no switch; the filters use perf's counts as they are (PmuProfile:
-    // failed_hw_check_keeps_counts: a PMU perf refused after its vendor init still counts).
-    PmuCaps src = perf;
-    std::string how = perf.source;
-    if (p.failed_hw_check_keeps_counts && perf.perf_hw_pmu_known && !perf.perf_hw_pmu) {
-      src = vendor_init_counts(snap, p.perf_fixed);
-      how = fmt::format("{}; x86_pmu keeps the vendor init's counts all the same: {}", perf.source, src.source);
-    }
-    k.enable_pmu = true;
-    k.reason = fmt::format("kernel {} has no kvm.enable_pmu: the vPMU follows perf ({})", profile.id, how);
-    k.counts_known = src.counts_known;
-    k.version = src.version;
-    k.gp = src.gp;
-    k.fixed = src.fixed;
-    k.perfmon_v2 = src.perfmon_v2;
-    return k;
-  }
-
   bool requested = params.flag("kvm.enable_pmu", true);
   const ParamValue* pv = params.find("kvm.enable_pmu");
   k.param_origin = pv ? pv->origin : "default";
@@ -188,32 +218,14 @@ KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const Effecti
     }
     return k;
   }
-  bool intel = vendor == Vendor::intel;
   unsigned min_gp = amd ? kAmdMinGp : kIntelMinGp;
   if (p.gp0_disables && perf.gp == 0) return off("forced off: perf reports 0 GP counters (" + perf.source + ")");
   if (p.min_gp_disables && perf.gp < min_gp)
     return off(fmt::format("forced off: {} GP counters, fewer than the {} KVM requires", perf.gp, min_gp));
-  if (p.intel_version0_disables && intel && perf.version == 0)
+  if (p.intel_version0_disables && vendor == Vendor::intel && perf.version == 0)
     return off("forced off: Intel perf PMU version 0 (no architectural perfmon)");
 
-  k.enable_pmu = true;
-  k.counts_known = true;
-  k.version = std::min(perf.version, 2u);
-  k.gp = perf.gp;
-  unsigned max_gp = amd ? p.max_gp_amd : p.max_gp_intel;
-  if (max_gp) k.gp = std::min(k.gp, max_gp);
-  k.fixed = p.max_fixed ? std::min(perf.fixed, p.max_fixed) : perf.fixed;
-  bool perfctr_core_cap = perf.perfctr_core;
-  if (amd && p.amd_core_reduce) {
-    // svm_set_cpu_caps: PERFCTR_CORE only with 6 counters, else the legacy 4.
-    if (k.gp < kAmdCoreGp) {
-      k.gp = std::min(kAmdLegacyGp, k.gp);
-      perfctr_core_cap = false;
-    }
-    k.perfmon_v2 = perf.perfmon_v2 && k.version == 2 && perfctr_core_cap;
-  } else {
-    k.perfmon_v2 = perf.perfmon_v2;
-  }
+  cap_counts(perf, p, amd, k);
   k.reason = fmt::format("on ({}{}): {} GP, {} fixed counters, version {}",
                          from_loaded ? "loaded kvm module" : k.param_origin,
                          from_loaded ? "" : "; perf has a hardware PMU", k.gp, k.fixed, k.version);
