@@ -7,6 +7,7 @@
 
 #include "core/analyse/step_util.h"
 #include "core/analyse/steps.h"
+#include "core/model/format.h"
 
 namespace kvmprobe {
 namespace {
@@ -150,9 +151,7 @@ StepResult step_environment(const AnalysisContext& ctx) {
     if (kvm.present && !kvm.openable && kvm.open_error == 13) notes.push_back("add the user to the 'kvm' group");
   }
   if (s.summary.empty()) {
-    std::string joined;
-    for (const auto& n : notes) joined += (joined.empty() ? "" : "; ") + n;
-    s.summary = joined.empty() ? "no other vendor module or hypervisor in the way" : joined;
+    s.summary = notes.empty() ? "no other vendor module or hypervisor in the way" : join(notes, "; ");
   }
   return s;
 }
