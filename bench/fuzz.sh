@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Long fuzzing runs: every libFuzzer target in turn (one at a time, in one process: the machine is
-# shared), each for SECONDS (default 600) or until RUNS executions, over its seed corpora
+# shared), each for RUNS new inputs (default 2000000: a count, so a run does the same work on a
+# busy or a quiet machine and, with -seed=1 in fuzz/run.sh, the same inputs; --time SECONDS
+# adds a wall-clock cap for when the machine is needed), over its seed corpora
 # and, when present, the real dumps of ../shared/data (FUZZ_SHARED=1). Prints one line per
 # target: executions, seconds, executions/s, and whether it found anything (its input is then
 # in ARTIFACTS, to be added to fuzz/corpus/NAME as a regression input with the fix).
 #
-# Usage: bench/fuzz.sh [--time SECONDS] [--runs N] [--build DIR] [--artifacts DIR] [TARGET...]
+# Usage: bench/fuzz.sh [--runs N] [--time SECONDS] [--build DIR] [--artifacts DIR] [TARGET...]
 # Builds DIR (default build-fuzz) with clang-14 first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-time_s=600 runs=-1 build=build-fuzz artifacts=$PWD/build-fuzz/fuzz/artifacts targets=()
+time_s=0 runs=2000000 build=build-fuzz artifacts=$PWD/build-fuzz/fuzz/artifacts targets=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --time) time_s=$2; shift ;;

@@ -16,15 +16,19 @@ bool module_proves_enabled(const AnalysisContext& ctx) {
          ctx.snap.kvm.api_version == 12;
 }
 
-void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
-  using namespace feat_ctl;
-  const auto& p = ctx.profile;
-  const bool tboot = tboot_active(ctx.snap);
+/// IA32_FEATURE_CONTROL on every CPU, as KVM (4.x: vmx_disabled_by_bios()) or the kernel's
+/// boot-time programming (5.6+: arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl()) judges it.
+struct FeatureControlScan {
   std::vector<unsigned> disabled, unlocked, unknown;
   unsigned first_disabled = 0;
   std::uint64_t first_value = 0;
-  bool txt_only = false;
-  bool faulted = false;  // 0x3A faults: feat_ctl.c never sets X86_FEATURE_MSR_IA32_FEAT_CTL
+  bool txt_only = false;  // 4.x: VMX enabled inside SMX only, and no tboot
+  bool faulted = false;   // 0x3A faults: feat_ctl.c never sets X86_FEATURE_MSR_IA32_FEAT_CTL
+};
+
+FeatureControlScan scan_feature_control(const AnalysisContext& ctx, bool tboot, StepResult& s) {
+  using namespace feat_ctl;
+  FeatureControlScan r;
   for (const auto& cpu : ctx.snap.cpus) {
     const MsrRead* m = cpu.find_msr(0x3a);
     std::string where = fmt::format("cpu{}", cpu.cpu);
@@ -32,91 +36,96 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
       // The running kernel's verdict (5.6+): it clears the vmx flag when VMX is off or 0x3A faults.
       auto flag = cpu.has_linux_flag("vmx");
       if (ctx.running_boot.programs_feat_ctl && flag.has_value()) {
-        if (!*flag) disabled.push_back(cpu.cpu);
+        if (!*flag) r.disabled.push_back(cpu.cpu);
         s.evidence.push_back({"Linux 'vmx' flag", where, "", *flag ? "kept by feat_ctl.c: VMX enabled"
                                                                    : "cleared by feat_ctl.c: VMX disabled"});
-        continue;
-      }
-      if (m && m->status == ReadStatus::fault) {
-        faulted = faulted || disabled.empty();
-        disabled.push_back(cpu.cpu);  // feat_ctl.c clears VMX when 0x3A faults
+      } else if (m && m->status == ReadStatus::fault) {
+        r.faulted = r.faulted || r.disabled.empty();
+        r.disabled.push_back(cpu.cpu);  // feat_ctl.c clears VMX when 0x3A faults
         s.evidence.push_back({"IA32_FEATURE_CONTROL (0x3a)", where, "", "rdmsr faults: the kernel clears VMX"});
-        continue;
+      } else {
+        r.unknown.push_back(cpu.cpu);
       }
-      unknown.push_back(cpu.cpu);
       continue;
     }
     std::uint64_t v = m->value;
     if (cpu.cpu == ctx.snap.cpus.front().cpu || s.evidence.size() < 8)
       s.evidence.push_back({"IA32_FEATURE_CONTROL (0x3a)", where, hex(v), describe(v)});
-    bool off;
     if (!(v & kLocked)) {
-      unlocked.push_back(cpu.cpu);
-      off = false;  // 4.x: KVM locks it itself; 5.6+: feat_ctl.c enables and locks it at boot
-    } else if (p.vmx_enable == VmxEnableModel::kvm_reads_feature_control) {
-      off = tboot ? !(v & kVmxInsideSmx) : !(v & kVmxOutsideSmx);
-      if (off && !tboot && (v & kVmxInsideSmx)) txt_only = true;
-    } else {
-      off = tboot ? !(v & kVmxInsideSmx) : !(v & kVmxOutsideSmx);
+      // 4.x: KVM locks it itself; 5.6+: feat_ctl.c enables and locks it at boot.
+      r.unlocked.push_back(cpu.cpu);
+      continue;
     }
-    if (off) {
-      if (disabled.empty()) {
-        first_disabled = cpu.cpu;
-        first_value = v;
-      }
-      disabled.push_back(cpu.cpu);
+    bool off = tboot ? !(v & kVmxInsideSmx) : !(v & kVmxOutsideSmx);
+    if (!off) continue;
+    if (!tboot && (v & kVmxInsideSmx) && ctx.profile.vmx_enable == VmxEnableModel::kvm_reads_feature_control)
+      r.txt_only = true;
+    if (r.disabled.empty()) {
+      r.first_disabled = cpu.cpu;
+      r.first_value = v;
     }
+    r.disabled.push_back(cpu.cpu);
   }
-  if (!disabled.empty()) {
-    unsigned cpu = disabled.front();
-    if (p.vmx_enable == VmxEnableModel::boot_feat_ctl) {
-      s.kvm_log.push_back(tboot ? p.msg.feat_ctl_vmx_inside : p.msg.feat_ctl_vmx_outside);
-      bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
-      // 7.3 tells "FEAT_CTL feature missing" (0x3A faulted) from "FEAT_CTL set, VMX cleared".
-      const std::string& bios = !faulted && !p.msg.vmx_not_fully_enabled.empty() ? p.msg.vmx_not_fully_enabled
+  return r;
+}
+
+/// The lines the kernel logs when VMX is off, the refusal, who locked it and the remedy.
+void report_vmx_disabled(const AnalysisContext& ctx, const FeatureControlScan& r, bool tboot, StepResult& s) {
+  const auto& p = ctx.profile;
+  unsigned cpu = r.disabled.front();
+  if (p.vmx_enable == VmxEnableModel::boot_feat_ctl) {
+    s.kvm_log.push_back(tboot ? p.msg.feat_ctl_vmx_inside : p.msg.feat_ctl_vmx_outside);
+    bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
+    // 7.3 tells "FEAT_CTL feature missing" (0x3A faulted) from "FEAT_CTL set, VMX cleared".
+    const std::string& bios = !r.faulted && !p.msg.vmx_not_fully_enabled.empty() ? p.msg.vmx_not_fully_enabled
                                                                                  : p.msg.vmx_disabled_bios;
-      s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? bios : p.msg.vmx_disabled_on_cpu,
-                                   cpu));
-    } else {
-      s.kvm_log.push_back(p.msg.vmx_disabled_bios);
-      if (txt_only && !p.msg.vmx_txt_warning.empty()) s.kvm_log.push_back(p.msg.vmx_txt_warning);
-    }
-    fail(s, Refusal::disabled_by_firmware,
-         fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off)",
-                     cpu_list(disabled)));
-    if (first_value)
-      s.evidence.push_back({"who locked it", fmt::format("cpu{}", first_disabled), hex(first_value),
-                            feat_ctl::who_locked(first_value, ctx.running_boot, tboot)});
-    s.remedy = txt_only ? "firmware enables VMX only inside TXT: enable 'VT-x' (not only 'VT-x with TXT') "
+    s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? bios : p.msg.vmx_disabled_on_cpu,
+                                 cpu));
+  } else {
+    s.kvm_log.push_back(p.msg.vmx_disabled_bios);
+    if (r.txt_only && !p.msg.vmx_txt_warning.empty()) s.kvm_log.push_back(p.msg.vmx_txt_warning);
+  }
+  fail(s, Refusal::disabled_by_firmware,
+       fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off)",
+                   cpu_list(r.disabled)));
+  if (r.first_value)
+    s.evidence.push_back({"who locked it", fmt::format("cpu{}", r.first_disabled), hex(r.first_value),
+                          feat_ctl::who_locked(r.first_value, ctx.running_boot, tboot)});
+  s.remedy = r.txt_only ? "firmware enables VMX only inside TXT: enable 'VT-x' (not only 'VT-x with TXT') "
                           "in the firmware setup, or boot through tboot; then power-cycle"
                         : "enable 'Intel Virtualization Technology' (VT-x) in the firmware setup and "
                           "power-cycle: the MSR stays locked until reset";
-    return;
-  }
-  if (!unknown.empty()) {
+}
+
+void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
+  const bool tboot = tboot_active(ctx.snap);
+  FeatureControlScan r = scan_feature_control(ctx, tboot, s);
+  if (!r.disabled.empty()) return report_vmx_disabled(ctx, r, tboot, s);
+  if (!r.unknown.empty()) {
     if (module_proves_enabled(ctx)) {
       s.summary = fmt::format("{} is loaded and answers: VMX is enabled", module_name(ctx.module));
       return;
     }
     s.status = Status::unknown;
     s.refusal = Refusal::cannot_tell;
-    s.summary = fmt::format("IA32_FEATURE_CONTROL not readable on CPUs {}", cpu_list(unknown));
-    s.missing.push_back(fmt::format("IA32_FEATURE_CONTROL (0x3a) on CPUs {}", cpu_list(unknown)));
+    s.summary = fmt::format("IA32_FEATURE_CONTROL not readable on CPUs {}", cpu_list(r.unknown));
+    s.missing.push_back(fmt::format("IA32_FEATURE_CONTROL (0x3a) on CPUs {}", cpu_list(r.unknown)));
     s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
     return;
   }
-  if (!unlocked.empty()) {
-    s.summary = p.vmx_enable == VmxEnableModel::boot_feat_ctl
+  if (!r.unlocked.empty()) {
+    s.summary = ctx.profile.vmx_enable == VmxEnableModel::boot_feat_ctl
                     ? fmt::format("unlocked on CPUs {}: kernel {} enables VMX and locks it at boot",
-                                  cpu_list(unlocked), p.id)
+                                  cpu_list(r.unlocked), ctx.profile.id)
                     : fmt::format("unlocked on CPUs {}: KVM enables VMX and locks it at first VM",
-                                  cpu_list(unlocked));
+                                  cpu_list(r.unlocked));
     s.evidence.push_back({"who locks it", "", "", "the kernel (firmware left it unlocked)"});
     return;
   }
   const MsrRead* m0 = ctx.snap.cpus.front().find_msr(0x3a);
   if (m0 && m0->ok())
-    s.evidence.push_back({"who locked it", "cpu0", hex(m0->value), feat_ctl::who_locked(m0->value, ctx.running_boot, tboot)});
+    s.evidence.push_back(
+        {"who locked it", "cpu0", hex(m0->value), feat_ctl::who_locked(m0->value, ctx.running_boot, tboot)});
   s.summary = "locked with VMX enabled on every CPU";
 }
 

@@ -15,14 +15,17 @@ namespace {
 // Out-of-tree modules of other hypervisors that execute VMXON / set EFER.SVME themselves.
 constexpr const char* kOtherHypervisors[] = {"vboxdrv", "vmmon", "prl_hypervisor", "hax", "aehd"};
 
-/// "0x1, 0xb, 0x40000000" for a list of leaves (subleaf shown when not 0).
-std::string leaf_list(const std::vector<CpuidLeaf>& leaves) {
-  std::string out;
-  for (const CpuidLeaf& l : leaves) {
-    std::string one = l.subleaf ? fmt::format("{:#x}.{}", l.leaf, l.subleaf) : fmt::format("{:#x}", l.leaf);
-    if (out.find(one) == std::string::npos) out += (out.empty() ? "" : ", ") + one;
-  }
-  return out;
+/// "0x1, 0xb, 0x40000000" for a list of leaves (subleaf shown when not 0), each once, in order.
+std::string leaf_list(std::vector<CpuidLeaf> leaves) {
+  auto key = [](const CpuidLeaf& l) { return std::tie(l.leaf, l.subleaf); };
+  std::sort(leaves.begin(), leaves.end(), [&](const CpuidLeaf& a, const CpuidLeaf& b) { return key(a) < key(b); });
+  leaves.erase(std::unique(leaves.begin(), leaves.end(), [&](const CpuidLeaf& a, const CpuidLeaf& b) { return key(a) == key(b); }),
+               leaves.end());
+  std::vector<std::string> names;
+  names.reserve(leaves.size());
+  for (const CpuidLeaf& l : leaves)
+    names.push_back(l.subleaf ? fmt::format("{:#x}.{}", l.leaf, l.subleaf) : fmt::format("{:#x}", l.leaf));
+  return join(names, ", ");
 }
 
 /// Evidence on whose view of CPUID was recorded, and where the two views disagreed.
@@ -46,13 +49,10 @@ void cpuid_view_evidence(const Snapshot& snap, StepResult& s, std::vector<std::s
     notes.push_back("CPUID read in user mode (no /dev/cpu/N/cpuid): it may differ from the kernel's view");
   }
   if (!differ.empty()) {
-    std::sort(leaves.begin(), leaves.end(), [](const CpuidLeaf& a, const CpuidLeaf& b) {
-      return std::tie(a.leaf, a.subleaf) < std::tie(b.leaf, b.subleaf);
-    });
-    s.evidence.push_back({"CPUID instruction vs kernel", fmt::format("CPUs {}", cpu_list(differ)),
-                          leaf_list(leaves), "differ; the kernel's values were used"});
-    notes.push_back(fmt::format("user-mode CPUID differs from the kernel's on leaves {} (the kernel's were used)",
-                                leaf_list(leaves)));
+    std::string list = leaf_list(std::move(leaves));
+    s.evidence.push_back({"CPUID instruction vs kernel", fmt::format("CPUs {}", cpu_list(differ)), list,
+                          "differ; the kernel's values were used"});
+    notes.push_back(fmt::format("user-mode CPUID differs from the kernel's on leaves {} (the kernel's were used)", list));
   }
 }
 

@@ -130,46 +130,52 @@ std::vector<std::uint64_t> VmxConfig::comparable() const {
           basic, misc, ept_vpid_cap};
 }
 
-VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error_on_inconsistent) {
-  VmxConfig c;
-  const auto& v = p.vmx;
+namespace {
+
+/// The controls, in setup_vmcs_config()'s order: primary, then secondary and tertiary only when
+/// the primary controls activate them, EPT/VPID capabilities (rdmsr_safe: a fault leaves them
+/// 0), then exit, pin-based and entry; each adjusted as adjust_vmx_controls() does.
+/// arch/x86/kvm/vmx/vmx.c: setup_vmcs_config(), adjust_vmx_controls() (6.1, 6.12).
+/// False when an MSR KVM reads is unreadable (c.unreadable names it).
+bool adjust_controls(const CpuRecord& cpu, const VmxControlProfile& v, VmxConfig& c) {
   auto basic = read(cpu, msr::kVmxBasic, "IA32_VMX_BASIC", c.unreadable);
   auto pin = read(cpu, msr::kVmxPinbased, "IA32_VMX_PINBASED_CTLS", c.unreadable);
   auto primary = read(cpu, msr::kVmxProcbased, "IA32_VMX_PROCBASED_CTLS", c.unreadable);
   auto exit = read(cpu, msr::kVmxExit, "IA32_VMX_EXIT_CTLS", c.unreadable);
   auto entry = read(cpu, msr::kVmxEntry, "IA32_VMX_ENTRY_CTLS", c.unreadable);
   auto misc = read(cpu, msr::kVmxMisc, "IA32_VMX_MISC", c.unreadable);
-  if (!c.unreadable.empty()) return c;
+  if (!c.unreadable.empty()) return false;
 
   c.primary = adjust(*primary, v.primary);
+  // An optional control MSR: read only when the primary controls activate it.
+  auto activated = [&](std::uint32_t index, const char* name) -> std::optional<std::uint64_t> {
+    std::vector<std::string> why;
+    auto value = read(cpu, index, name, why);
+    if (!value) c.unreadable = why;
+    return value;
+  };
   if (bit(c.primary.value, kActivateSecondary)) {
-    std::vector<std::string> sec_unreadable;
-    auto sec = read(cpu, msr::kVmxProcbased2, "IA32_VMX_PROCBASED_CTLS2", sec_unreadable);
-    if (!sec) {
-      c.unreadable = sec_unreadable;
-      return c;
-    }
+    auto sec = activated(msr::kVmxProcbased2, "IA32_VMX_PROCBASED_CTLS2");
+    if (!sec) return false;
     c.secondary = adjust(*sec, v.secondary);
   }
   if (v.tertiary_optional && bit(c.primary.value, kActivateTertiary)) {
-    std::vector<std::string> ter_unreadable;
-    auto ter = read(cpu, msr::kVmxProcbased3, "IA32_VMX_PROCBASED_CTLS3", ter_unreadable);
-    if (!ter) {
-      c.unreadable = ter_unreadable;
-      return c;
-    }
+    auto ter = activated(msr::kVmxProcbased3, "IA32_VMX_PROCBASED_CTLS3");
+    if (!ter) return false;
     c.tertiary = v.tertiary_optional & *ter;
   }
-  // rdmsr_safe: a fault leaves the capabilities 0.
-  if (const MsrRead* cap = cpu.find_msr(msr::kVmxEptVpidCap); cap && cap->ok())
-    c.ept_vpid_cap = cap->value;
+  if (const MsrRead* cap = cpu.find_msr(msr::kVmxEptVpidCap); cap && cap->ok()) c.ept_vpid_cap = cap->value;
   c.exit = adjust(*exit, v.exit);
   c.pin = adjust(*pin, v.pin);
   c.entry = adjust(*entry, v.entry);
   c.basic = *basic;
   c.misc = *misc;
-  c.evaluated = true;
+  return true;
+}
 
+/// Required controls the CPU does not allow, and IA32_VMX_BASIC's VMCS size, address width and
+/// memory type. arch/x86/kvm/vmx/vmx.c: setup_vmcs_config() (6.1, 6.12).
+void check_required(VmxConfig& c) {
   for (auto [ctl, index, name] : {std::tuple{&c.pin, msr::kVmxPinbased, "pin-based"},
                                   std::tuple{&c.primary, msr::kVmxProcbased, "primary processor-based"},
                                   std::tuple{&c.exit, msr::kVmxExit, "VM-exit"},
@@ -177,7 +183,6 @@ VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error
     if (ctl->missing)
       c.failures.push_back(fmt::format("required {} controls not allowed by the CPU: {}", name,
                                        control_bit_names(index, ctl->missing)));
-
   c.vmcs_size = static_cast<unsigned>((c.basic >> 32) & 0x1fff);
   c.vmcs_memtype = static_cast<unsigned>((c.basic >> 50) & 0xf);
   if (c.vmcs_size > 4096)
@@ -186,8 +191,13 @@ VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error
     c.failures.push_back("IA32_VMX_BASIC[48] set: VMCS limited to 32-bit addresses on a 64-bit kernel");
   if (c.vmcs_memtype != 6)
     c.failures.push_back(fmt::format("VMCS memory type {} is not write-back (6)", c.vmcs_memtype));
+}
 
-  // EPT/VPID capabilities without the control (6.1+: fatal with error_on_inconsistent).
+/// EPT/VPID capabilities reported without the control that enables them: logged, fatal with
+/// error_on_inconsistent where the profile says so (6.1+), and cleared.
+/// arch/x86/kvm/vmx/vmx.c: setup_vmcs_config() ("EPT CAP should not exist ...") (6.1, 6.12).
+void check_ept_vpid_caps(const KernelProfile& p, bool error_on_inconsistent, VmxConfig& c) {
+  const auto& v = p.vmx;
   std::uint32_t ept_cap = static_cast<std::uint32_t>(c.ept_vpid_cap);
   std::uint32_t vpid_cap = static_cast<std::uint32_t>(c.ept_vpid_cap >> 32);
   if (!bit(c.secondary.value, kEnableEpt) && ept_cap) {
@@ -202,40 +212,42 @@ VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error
       c.failures.push_back("IA32_VMX_EPT_VPID_CAP reports VPID capabilities but VPID cannot be enabled");
     c.ept_vpid_cap &= 0xffffffffull;
   }
+}
 
-  if (v.pairs_enforced) {
-    std::vector<std::pair<unsigned, unsigned>> pairs = {
-        {kEntryLoadPerfGlobalCtrl, kExitLoadPerfGlobalCtrl}, {kEntryLoadPat, kExitLoadPat},
-        {kEntryLoadEfer, kExitLoadEfer}, {kEntryLoadBndcfgs, kExitClearBndcfgs},
-        {kEntryLoadRtitCtl, kExitClearRtitCtl}};
-    if (bit(v.entry.optional, kEntryLoadCetState)) pairs.push_back({kEntryLoadCetState, kExitLoadCetState});
-    for (auto [n, x] : pairs) {
-      bool en = bit(c.entry.value, n), ex = bit(c.exit.value, x);
-      if (en == ex) continue;
-      std::string line = p.msg.entry_exit_pair;
-      line = fmt::format(fmt::runtime(line), fmt::arg("entry", fmt::format("{:x}", en ? 1u << n : 0u)),
-                         fmt::arg("exit", fmt::format("{:x}", ex ? 1u << x : 0u)));
-      c.log.push_back(line);
-      if (error_on_inconsistent) {
-        c.failures.push_back(fmt::format("inconsistent VM-entry/VM-exit pair: {} vs {}",
-                                         control_bit_names(msr::kVmxEntry, 1u << n),
-                                         control_bit_names(msr::kVmxExit, 1u << x)));
-        break;  // KVM returns at the first inconsistent pair
-      }
-      c.entry.value &= ~(1u << n);
-      c.exit.value &= ~(1u << x);
+/// VM-entry/VM-exit controls that only work in pairs: one without the other is logged and both
+/// dropped, or with error_on_inconsistent the first such pair fails setup.
+/// arch/x86/kvm/vmx/vmx.c: setup_vmcs_config(), vmcs_entry_exit_pairs[] (6.1, 6.12).
+void check_entry_exit_pairs(const KernelProfile& p, bool error_on_inconsistent, VmxConfig& c) {
+  const auto& v = p.vmx;
+  if (!v.pairs_enforced) return;
+  std::vector<std::pair<unsigned, unsigned>> pairs = {
+      {kEntryLoadPerfGlobalCtrl, kExitLoadPerfGlobalCtrl}, {kEntryLoadPat, kExitLoadPat},
+      {kEntryLoadEfer, kExitLoadEfer}, {kEntryLoadBndcfgs, kExitClearBndcfgs},
+      {kEntryLoadRtitCtl, kExitClearRtitCtl}};
+  if (bit(v.entry.optional, kEntryLoadCetState)) pairs.push_back({kEntryLoadCetState, kExitLoadCetState});
+  for (auto [n, x] : pairs) {
+    bool en = bit(c.entry.value, n), ex = bit(c.exit.value, x);
+    if (en == ex) continue;
+    c.log.push_back(fmt::format(fmt::runtime(p.msg.entry_exit_pair),
+                                fmt::arg("entry", fmt::format("{:x}", en ? 1u << n : 0u)),
+                                fmt::arg("exit", fmt::format("{:x}", ex ? 1u << x : 0u))));
+    if (error_on_inconsistent) {
+      c.failures.push_back(fmt::format("inconsistent VM-entry/VM-exit pair: {} vs {}",
+                                       control_bit_names(msr::kVmxEntry, 1u << n),
+                                       control_bit_names(msr::kVmxExit, 1u << x)));
+      return;  // KVM returns at the first inconsistent pair
     }
+    c.entry.value &= ~(1u << n);
+    c.exit.value &= ~(1u << x);
   }
+}
 
-  auto sig = signature(cpu);
-  if (sig && display_family(*sig) == 6) {
-    unsigned model = display_model(*sig);
-    if ((model == 26 || model == 30 || model == 37 || model == 44 || model == 46) &&
-        !p.msg.perf_global_ctrl_workaround.empty())
-      c.log.push_back(p.msg.perf_global_ctrl_workaround);
-  }
-
-  // Derived capabilities (kvm-init.md §2.4, "Derived capability flags").
+/// What KVM derives from the negotiated controls: the cpu_has_vmx_*() predicates of
+/// arch/x86/kvm/vmx/capabilities.h and their use in arch/x86/kvm/vmx/vmx.c: hardware_setup()
+/// (6.1, 6.12).
+void derive_capabilities(const VmxControlProfile& v, std::optional<std::uint32_t> sig, VmxConfig& c) {
+  std::uint32_t ept_cap = static_cast<std::uint32_t>(c.ept_vpid_cap);
+  std::uint32_t vpid_cap = static_cast<std::uint32_t>(c.ept_vpid_cap >> 32);
   std::uint32_t sec = c.secondary.value;
   c.ept = bit(sec, kEnableEpt) && bit(ept_cap, 6) && bit(ept_cap, 14) && bit(ept_cap, 26);
   c.vpid = bit(sec, kEnableVpid) && bit(vpid_cap, 0) && (bit(vpid_cap, 9) || bit(vpid_cap, 10));
@@ -255,8 +267,28 @@ VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error
   c.mpx = v.pairs_enforced ? bit(c.entry.value, kEntryLoadBndcfgs)
                            : bit(c.entry.value, kEntryLoadBndcfgs) && bit(c.exit.value, kExitClearBndcfgs);
   c.intel_pt = bit(static_cast<std::uint32_t>(c.misc), 14) && bit(sec, kPtUseGpa) &&
-               bit(c.entry.value, kEntryLoadRtitCtl) &&
-               (v.pairs_enforced || bit(c.exit.value, kExitClearRtitCtl));
+               bit(c.entry.value, kEntryLoadRtitCtl) && (v.pairs_enforced || bit(c.exit.value, kExitClearRtitCtl));
+}
+
+}  // namespace
+
+VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& p, bool error_on_inconsistent) {
+  VmxConfig c;
+  if (!adjust_controls(cpu, p.vmx, c)) return c;
+  c.evaluated = true;
+  check_required(c);
+  check_ept_vpid_caps(p, error_on_inconsistent, c);
+  check_entry_exit_pairs(p, error_on_inconsistent, c);
+  auto sig = signature(cpu);
+  // Nehalem/Westmere models with the IA32_PERF_GLOBAL_CTRL erratum: KVM logs its workaround.
+  // arch/x86/kvm/vmx/vmx.c: cpu_has_perf_global_ctrl_bug() (6.1).
+  if (sig && display_family(*sig) == 6) {
+    unsigned model = display_model(*sig);
+    if ((model == 26 || model == 30 || model == 37 || model == 44 || model == 46) &&
+        !p.msg.perf_global_ctrl_workaround.empty())
+      c.log.push_back(p.msg.perf_global_ctrl_workaround);
+  }
+  derive_capabilities(p.vmx, sig, c);
   return c;
 }
 

@@ -11,7 +11,8 @@
 #   --only LABEL     run only guests whose label contains LABEL (e.g. 6.12, EPYC)
 #   (KVMPROBE_VM_KERNELS="6.1 5.10" limits the kernels, as for tests/vm)
 # Environment: FUZZ_ITERS (calls per fuzzer process, default 10000), FUZZ_PROCS (default 4),
-#              KVMPROBE_CHECKPATCH (path of checkpatch.pl to use), KVMPROBE_VM_CACHE.
+#              FUZZ_SEED (the fuzzer's seed; default a random one, printed as "FUZZ_SEED=N" so
+#              that a failure reruns with the same calls), KVMPROBE_CHECKPATCH (path of checkpatch.pl to use), KVMPROBE_VM_CACHE.
 #
 # Host checks: the uapi header compiles as C99 and C++20; the module builds with W=1 and
 # no warnings for each kernel, and through dkms.conf (if dkms is installed); checkpatch
@@ -201,7 +202,7 @@ run_guest() { # LABEL SERIES CPU SMP SUITE
   local d=$out/guest-$1
   mkdir -p "$d"
   printf 'SUITE=%s\nFUZZ_ITERS=%s\nFUZZ_PROCS=%s\nFUZZ_SEED=%s\n' "$5" "${FUZZ_ITERS:-10000}" \
-    "${FUZZ_PROCS:-4}" "$((RANDOM + 1))" >"$d/kvmprobe-test.conf"
+    "${FUZZ_PROCS:-4}" "$FUZZ_SEED" >"$d/kvmprobe-test.conf"
   "$VM/run-guest.sh" --kernel "$2" --cpu "$3" --smp "$4" --timeout 120 \
     --append "tsc_early_khz=2000000" \
     --file "$out/build-$2/kvmprobe.ko:/root/kvmprobe.ko" \
@@ -226,6 +227,10 @@ report_guest() { # LABEL
   echo "GUEST $1: $((passed - n0)) passed, $((failed - m0)) failed, exit $rc," \
        "$(sed -n 's/.*wall_ms=\([0-9]*\).*/\1/p' "$d/vm/run.info" 2>/dev/null) ms"
 }
+# The fuzzer is bounded by a count (FUZZ_ITERS calls per process), not a clock; its seed is printed
+# here, in this test's own output, so a failing run can be repeated exactly.
+FUZZ_SEED=${FUZZ_SEED:-$((RANDOM + 1))}
+echo "FUZZ_SEED=$FUZZ_SEED (rerun the same fuzz calls: FUZZ_SEED=$FUZZ_SEED $0)"
 t0=$(date +%s%N)
 sel=()
 for g in "${GUESTS[@]}"; do

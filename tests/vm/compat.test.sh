@@ -212,5 +212,5 @@ done <"$rec/pairs.txt"
 
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "compat.test.sh wall time: $((ms / 1000)).$((ms % 1000 / 100)) s"
-vm_summary || exit 1
+vm_summary || exit $?
 [ $has_compat = 1 ] || { echo "compat.test.sh: exit 77: kvmprobe has no compat command (its comparisons were skipped)"; exit 77; }

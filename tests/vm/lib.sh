@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for tests/vm/*.test.sh. Source it, boot guests with vm_run, assert, end with
-# vm_summary (prints "N passed, N failed[, N skipped]" and returns non-zero on failure).
+# vm_summary (prints "N passed, N failed[, N skipped]"; returns 1 on a failure, 77 on a skip).
 #
 #   . "$(dirname "$0")/lib.sh"
 #   vm_run amd61 --kernel 6.1 --cpu EPYC --file build/cli/kvmprobe --script - <<'EOF'
@@ -180,11 +180,15 @@ vm_has_kernel() { local k; for k in "${VM_KERNEL_LIST[@]}"; do [ "$k" != "$1" ] 
 # vm_kernel_tag LABEL: a short tag for run names: 5.10 -> 510, 6.12 -> 612, sid -> sid.
 vm_kernel_tag() { echo "${1//./}"; }
 
+# vm_summary: the counts; returns 1 if anything failed, else 77 if anything was skipped (ctest's
+# SKIP_RETURN_CODE: a run that skipped a check shows as skipped, not passed), else 0.
 vm_summary() {
   local line="$VM_PASS passed, $VM_FAIL failed"
   [ "$VM_SKIP" -eq 0 ] || line+=", $VM_SKIP skipped"
   echo "$line"
-  [ "$VM_FAIL" -eq 0 ]
+  [ "$VM_FAIL" -eq 0 ] || return 1
+  [ "$VM_SKIP" -eq 0 ] || return 77
+  return 0
 }
 
 # --- helpers for guest output split into sections (used by check.test.sh, msrs.test.sh) ---

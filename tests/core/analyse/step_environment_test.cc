@@ -1,4 +1,5 @@
-// The environment step's "another hypervisor holds VMX/SVM" check, fed CR4/EFER as only the
+// The environment step (core/analyse/step_environment.cc): another vendor module registered, the
+// "another hypervisor holds VMX/SVM" check, fed CR4/EFER as only the
 // companion driver records them (kvm-init.md §7.2): from recorded snapshots, and end to end
 // from a collect() through a fake /dev/kvmprobe.
 #include <gtest/gtest.h>
@@ -13,12 +14,17 @@
 #include "tests/support/fake_driver.h"
 #include "tests/support/fake_sources.h"
 #include "tests/support/shared_data.h"
+#include "tests/core/analyse/step_test_support.h"
+#include "tests/support/snapshot_builder.h"
 
 namespace kvmprobe {
 namespace {
 
 constexpr std::uint64_t kCr4Vmxe = 1ull << 13;
 constexpr std::uint64_t kEferSvme = 1ull << 12;
+
+using testing::run;
+using testing::step;
 
 Snapshot load(const std::string& name) {
   auto s = collect::load_snapshot_file(testing::test_data("snapshots/" + name).string());
@@ -63,7 +69,10 @@ TEST(EnvironmentStep, Cr4VmxeSetFailsTheLoadFrom612AndVmCreationBefore) {
 TEST(EnvironmentStep, VmxeWhileKvmIntelIsLoadedIsKvmItself) {
   Snapshot s = intel_with_cr4({0, 1});
   s.modules.push_back({"kvm_intel", {}});
-  EXPECT_NE(environment(s, "6.12").status, Status::fail);
+  StepResult e = environment(s, "6.12");
+  EXPECT_EQ(e.status, Status::ok) << e.summary;
+  EXPECT_TRUE(e.kvm_log.empty());
+  EXPECT_NE(e.summary.find("kvm_intel is already loaded"), std::string::npos) << e.summary;
 }
 
 TEST(EnvironmentStep, EferSvmeDoesNotConcernAnIntelHost) {
@@ -200,6 +209,50 @@ TEST(EnvironmentStep, NamesTheCpuidViewAndTheLeavesWhereUserModeDiffers) {
   EXPECT_NE(e.summary.find("CPUID read in user mode (no /dev/cpu/N/cpuid): it may differ from the kernel's view"),
             std::string::npos)
       << e.summary;
+}
+
+TEST(EnvironmentStep, AnotherVendorModuleLoadedIsEexist) {
+  Snapshot s = load("amd-epyc-7713-svm.json");
+  s.modules.push_back({"kvm_intel", {}});
+  Report r = run(s, "6.1");
+  EXPECT_EQ(r.verdict.refusal, Refusal::other);
+  EXPECT_EQ(step(r, "environment").kvm_log,
+            std::vector<std::string>{"kvm: already loaded vendor module 'kvm_intel'"});
+  EXPECT_EQ(step(run(s, "5.10"), "environment").kvm_log,
+            std::vector<std::string>{"kvm: already loaded the other module"});
+}
+
+TEST(EnvironmentStep, OtherHypervisorHoldingSvmFailsAtLoadFrom612) {
+  Snapshot s = load("amd-epyc-7713-svm.json");
+  s.cpus[1].efer = 1ull << 12;  // EFER.SVME set by someone else
+  EXPECT_EQ(step(run(s, "6.12"), "environment").status, Status::fail);
+  EXPECT_EQ(step(run(s, "6.8"), "environment").status, Status::warn);  // VM creation fails instead
+}
+
+TEST(EnvironmentStep, KvmUsableThroughAnotherModuleIsReportedSeparately) {
+  Snapshot s = testing::SnapshotBuilder().vendor("AuthenticAMD", 0xd, 0x8000001f).build();
+  s.origin = "live";
+  s.modules.push_back({"kvm_pvm", {}});
+  s.kvm.present = s.kvm.openable = true;
+  s.kvm.api_version = 12;
+  Report r = run(s, "6.12");
+  EXPECT_EQ(r.verdict.would_load, std::optional<bool>(false));
+  EXPECT_EQ(r.verdict.kvm_usable, std::optional<bool>(true));
+  EXPECT_NE(r.verdict.usable_reason.find("kvm_pvm"), std::string::npos);
+}
+
+// A recorded QEMU guest: CPUID leaf 0x40000000 names TCG, the snapshot was taken before any KVM
+// module, so there is no /dev/kvm (the -kvm.json taken after modprobe has it answering).
+TEST(EnvironmentStep, RecordedQemuGuestIsATcgGuestWithoutDevKvm) {
+  ASSERT_EQ(testing::load("qemu-6.12-epyc-kvm.json").kvm.api_version, 12);
+  StepResult e = environment(load("qemu-6.12-epyc.json"), "6.12");
+  EXPECT_EQ(e.status, Status::ok);
+  EXPECT_EQ(e.summary, "guest of 'TCGTCGTCGTCG': KVM here is nested");
+  const Evidence* hv = testing::evidence_of(e, "hypervisor leaf 0x40000000", "cpu0");
+  ASSERT_NE(hv, nullptr);
+  EXPECT_EQ(hv->meaning, "running as a guest of 'TCGTCGTCGTCG'");
+  ASSERT_NE(testing::evidence_of(e, "/dev/kvm"), nullptr);
+  EXPECT_EQ(testing::evidence_of(e, "/dev/kvm")->meaning, "absent");
 }
 
 }  // namespace
