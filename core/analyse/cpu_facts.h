@@ -1,4 +1,4 @@
-// CPUID facts the KVM init steps use: vendor, feature bits by name (kvm-init.md §2.1).
+// CPUID facts the KVM init steps use: vendor, feature bits by name.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Bits of IA32_FEATURE_CONTROL (0x3A) and AMD VM_CR (0xC0010114) (kvm-init.md §3.1).
+// Bits of IA32_FEATURE_CONTROL (0x3A) and AMD VM_CR (0xC0010114) (arch/x86/include/asm/
+// msr-index.h: FEAT_CTL_*, asm/svm.h: SVM_VM_CR_* (6.1, 6.12)).
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,8 @@
 // kvm_init_msr_list (4.19–6.1) / kvm_init_msr_lists (6.6+) as a pure function of the snapshot
-// (kvm-init.md §6.1): msrs_to_save candidates need a successful host RDMSR on the loading CPU
-// and then their filter; 6.6+ probe msrs_to_save_pmu[] only when enable_pmu is on; emulated
-// candidates ask the vendor module; feature MSRs ask KVM's feature-MSR read. The ioctl answers
-// are the kept save entries followed by the kept emulated entries, in array order.
+// (arch/x86/kvm/x86.c (6.1, 6.12)): msrs_to_save candidates need a successful host RDMSR on the
+// loading CPU and then their filter; 6.6+ probe msrs_to_save_pmu[] only when enable_pmu is on;
+// emulated candidates ask the vendor module; feature MSRs ask KVM's feature-MSR read. The ioctl
+// answers are the kept save entries followed by the kept emulated entries, in array order.
 #include "core/analyse/msr_lists.h"
 
 #include <fmt/format.h>

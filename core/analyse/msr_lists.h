@@ -1,6 +1,7 @@
 // KVM's MSR lists as the profile's kernel would build them on the snapshot's host
-// (kvm_init_msr_list / kvm_init_msr_lists, kvm-init.md §6): every candidate with its fate, the
-// answers of KVM_GET_MSR_INDEX_LIST and KVM_GET_MSR_FEATURE_INDEX_LIST, and what is unknown.
+// (arch/x86/kvm/x86.c: kvm_init_msr_list() (6.1) / kvm_init_msr_lists() (6.12)): every candidate
+// with its fate, the answers of KVM_GET_MSR_INDEX_LIST and KVM_GET_MSR_FEATURE_INDEX_LIST, and what
+// is unknown.
 #pragma once
 
 #include <cstdint>

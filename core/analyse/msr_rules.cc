@@ -1,7 +1,6 @@
 // Filters of kvm_init_msr_list (≤6.1) / kvm_probe_msr_to_save (6.6+), the vendor modules'
-// has_emulated_msr and get_msr_feature, and the KVM CPU caps behind them. Sources:
-// ../shared/reference/kvm-init.md §6.3–§6.8, checked against Debian's linux-source 6.1.192 and
-// 6.12.117 (arch/x86/kvm/{x86.c,cpuid.c,vmx/vmx.c,svm/svm.c}).
+// has_emulated_msr and get_msr_feature, and the KVM CPU caps behind them. Sources: Debian's
+// linux-source 6.1.192 and 6.12.117 (arch/x86/kvm/{x86.c,cpuid.c,vmx/vmx.c,svm/svm.c}).
 #include "core/analyse/msr_rules.h"
 
 #include <fmt/format.h>
@@ -102,7 +101,8 @@ std::optional<std::uint32_t> leaf_reg(const AnalysisContext& ctx, std::uint32_t 
   return std::nullopt;
 }
 
-// 7.3 CET caps before the supported-XSS check (kvm-init.md §6.7; SVM side UNCONFIRMED).
+// 7.3 CET caps before the supported-XSS check (7.3 source not in the trees read here; SVM side
+// UNCONFIRMED).
 RuleOutcome cet_cap_raw(const MsrRuleInputs& in, const CpuidBit& bit) {
   RuleOutcome host = host_feature(in.ctx, bit);
   if (is_svm(in)) {
@@ -116,7 +116,7 @@ RuleOutcome cet_cap_raw(const MsrRuleInputs& in, const CpuidBit& bit) {
                  vmx_control(in, (v.basic >> 56) & 1, "VMX_BASIC bit 56 (no error-code consistency check)")});
 }
 
-// 7.3 supported XSS (§4.3): host XSS & CET bits, only with XSAVES and SHSTK or IBT, all or none.
+// 7.3 supported XSS: host XSS & CET bits, only with XSAVES and SHSTK or IBT, all or none.
 RuleOutcome supported_xss_nonzero(const MsrRuleInputs& in) {
   RuleOutcome xs = msr_rules::cap_xsaves(in);
   if (xs.keep == Tri::no) return dropped(xs.code, "supported XSS is 0: " + xs.reason);
@@ -135,7 +135,7 @@ RuleOutcome supported_xss_nonzero(const MsrRuleInputs& in) {
 // MSRs whose presence CPUID tells (for vendor_implements_msr).
 struct Presence {
   std::uint32_t first, last;
-  enum { always, intel, amd, feature, feature_any2, intel_gp, intel_fixed, intel_v2, intel_unknown, lbr_legacy, arch_cap_bit7, unknown_ } kind;
+  enum Kind { always, intel, amd, feature, feature_any2, intel_gp, intel_fixed, intel_v2, intel_unknown, lbr_legacy, arch_cap_bit7, unknown_ } kind;
   const CpuidBit* bit = nullptr;
   const CpuidBit* bit2 = nullptr;
 };
@@ -206,51 +206,92 @@ RuleOutcome host_rdmsr(const AnalysisContext& ctx, std::uint32_t index) {
   return {Tri::unknown, MsrReason::rdmsr_unknown, fmt::format("host RDMSR on CPU {} {} (unknown)", ctx.boot->cpu, why)};
 }
 
+namespace {
+
+/// Which CPUs implement an MSR, where the host's RDMSR was not recorded: by vendor, CPUID
+/// feature or PMU counter count. First matching range wins.
+constexpr Presence kVendorMsrs[] = {
+    {0x10, 0x10, Presence::always},
+    {0x3a, 0x3a, Presence::intel},
+    {0x48, 0x48, Presence::feature_any2, &kIntelIbrs, &kIntelSsbd},  // AMD: below
+    {0xc1, 0xd2, Presence::intel_gp},
+    {0xe1, 0xe1, Presence::feature, &cpuid::kWaitpkg},
+    {0x10a, 0x10a, Presence::feature, &cpuid::kArchCapabilities},
+    {0x122, 0x122, Presence::arch_cap_bit7},
+    {0x174, 0x176, Presence::always},
+    {0x186, 0x197, Presence::intel_gp},
+    {0x1c4, 0x1c5, Presence::feature, &cpuid::kXfd},
+    {0x1d9, 0x1d9, Presence::always},
+    {0x1db, 0x1dc, Presence::lbr_legacy},  // Intel: gone with architectural LBRs
+    {0x1dd, 0x1de, Presence::always},      // Intel: LER_FROM/TO_LIP
+    {0x277, 0x277, Presence::always},
+    {0x309, 0x30c, Presence::intel_fixed},
+    {0x38d, 0x390, Presence::intel_v2},
+    {0x3f1, 0x3f1, Presence::feature, &kDs},
+    {0x3f2, 0x3f2, Presence::intel_unknown},  // adaptive PEBS: PERF_CAPABILITIES bit 14
+    {0x560, 0x587, Presence::feature, &cpuid::kIntelPt},
+    {0x600, 0x600, Presence::feature, &kDs},
+    {0x6a0, 0x6a8, Presence::feature_any2, &cpuid::kShstk, &cpuid::kIbt},
+    {0xd90, 0xd90, Presence::feature, &cpuid::kMpx},
+    {0xda0, 0xda0, Presence::feature, &cpuid::kXsaves},
+    {0xc0000081, 0xc0000084, Presence::always},
+    {0xc0000102, 0xc0000102, Presence::always},
+    {0xc0000103, 0xc0000103, Presence::feature_any2, &cpuid::kRdtscp, &cpuid::kRdpid},
+    {0xc0000300, 0xc0000303, Presence::feature, &cpuid::kPerfmonV2},
+    {0xc0010000, 0xc0010007, Presence::amd},
+    {0xc0010117, 0xc0010117, Presence::feature, &cpuid::kSvm},
+    {0xc0010200, 0xc001020b, Presence::feature, &cpuid::kPerfctrCore},
+};
+
+/// A guess presented as a host RDMSR result: a drop says the RDMSR is assumed to fault.
+RuleOutcome assumed(RuleOutcome o) {
+  if (o.keep == Tri::no) {
+    o.code = MsrReason::rdmsr_fault;
+    o.reason = "host RDMSR assumed to fault: " + o.reason;
+  } else if (o.keep == Tri::unknown) {
+    o.code = MsrReason::rdmsr_unknown;
+  }
+  return o;
+}
+
+/// Intel PMU MSRs: there as far as CPUID 0xA counts general-purpose and fixed counters.
+RuleOutcome intel_pmu_presence(const AnalysisContext& ctx, Presence::Kind kind, std::uint32_t index, bool amd) {
+  if (amd) return assumed(dropped(MsrReason::rdmsr_fault, "Intel PMU MSR"));
+  std::optional<PerfmonLeaf> leaf = perfmon_leaf(*ctx.boot);
+  if (!leaf) return unknown("CPUID leaf 0xA not recorded");
+  unsigned n = index - (index >= kFixedCtr0 ? kFixedCtr0 : index >= kEventsel0 ? kEventsel0 : kPerfctr0);
+  bool there = kind == Presence::intel_gp      ? n < leaf->gp
+               : kind == Presence::intel_fixed ? hw_fixed_counter(*leaf, n, has_or_false(*ctx.boot, cpuid::kHypervisor))
+                                               : leaf->version >= 2;
+  return there ? kept() : assumed(dropped(MsrReason::rdmsr_fault, "beyond CPUID 0xA's counters"));
+}
+
+/// LBR_SELECT/LASTBRANCH_TOS (0x1db-0x1dc on Intel): seen on Ice Lake / Cascade Lake hosts,
+/// absent on Sapphire/Granite Rapids (Firecracker fingerprints, docs/firecracker-comparison.md):
+/// keyed to ARCH_LBR.
+RuleOutcome legacy_lbr_presence(const AnalysisContext& ctx, bool amd) {
+  if (amd) return kept();
+  RuleOutcome arch_lbr = host_feature(ctx, kArchLbr);
+  if (arch_lbr.keep == Tri::unknown) return {Tri::unknown, MsrReason::rdmsr_unknown, arch_lbr.reason};
+  return arch_lbr.keep == Tri::yes ? assumed(dropped(MsrReason::rdmsr_fault, "CPU has architectural LBRs")) : kept();
+}
+
+/// IA32_TSX_CTRL exists iff IA32_ARCH_CAPABILITIES.TSX_CTRL_MSR (bit 7).
+RuleOutcome tsx_ctrl_presence(const AnalysisContext& ctx) {
+  RuleOutcome caps = host_feature(ctx, cpuid::kArchCapabilities);
+  if (caps.keep == Tri::no) return assumed(caps);
+  const MsrRead* r = ctx.boot->find_msr(kArchCaps);
+  if (caps.keep == Tri::unknown || !r || !r->ok())
+    return {Tri::unknown, MsrReason::rdmsr_unknown, "host IA32_ARCH_CAPABILITIES (0x10a) not recorded"};
+  return (r->value >> 7) & 1 ? kept() : assumed(dropped(MsrReason::rdmsr_fault, "ARCH_CAPABILITIES bit 7 clear"));
+}
+
+}  // namespace
+
 RuleOutcome vendor_implements_msr(const AnalysisContext& ctx, std::uint32_t index) {
-  static constexpr Presence kTable[] = {
-      {0x10, 0x10, Presence::always},
-      {0x3a, 0x3a, Presence::intel},
-      {0x48, 0x48, Presence::feature_any2, &kIntelIbrs, &kIntelSsbd},  // AMD: below
-      {0xc1, 0xd2, Presence::intel_gp},
-      {0xe1, 0xe1, Presence::feature, &cpuid::kWaitpkg},
-      {0x10a, 0x10a, Presence::feature, &cpuid::kArchCapabilities},
-      {0x122, 0x122, Presence::arch_cap_bit7},
-      {0x174, 0x176, Presence::always},
-      {0x186, 0x197, Presence::intel_gp},
-      {0x1c4, 0x1c5, Presence::feature, &cpuid::kXfd},
-      {0x1d9, 0x1d9, Presence::always},
-      {0x1db, 0x1dc, Presence::lbr_legacy},  // Intel: gone with architectural LBRs
-      {0x1dd, 0x1de, Presence::always},      // Intel: LER_FROM/TO_LIP
-      {0x277, 0x277, Presence::always},
-      {0x309, 0x30c, Presence::intel_fixed},
-      {0x38d, 0x390, Presence::intel_v2},
-      {0x3f1, 0x3f1, Presence::feature, &kDs},
-      {0x3f2, 0x3f2, Presence::intel_unknown},  // adaptive PEBS: PERF_CAPABILITIES bit 14
-      {0x560, 0x587, Presence::feature, &cpuid::kIntelPt},
-      {0x600, 0x600, Presence::feature, &kDs},
-      {0x6a0, 0x6a8, Presence::feature_any2, &cpuid::kShstk, &cpuid::kIbt},
-      {0xd90, 0xd90, Presence::feature, &cpuid::kMpx},
-      {0xda0, 0xda0, Presence::feature, &cpuid::kXsaves},
-      {0xc0000081, 0xc0000084, Presence::always},
-      {0xc0000102, 0xc0000102, Presence::always},
-      {0xc0000103, 0xc0000103, Presence::feature_any2, &cpuid::kRdtscp, &cpuid::kRdpid},
-      {0xc0000300, 0xc0000303, Presence::feature, &cpuid::kPerfmonV2},
-      {0xc0010000, 0xc0010007, Presence::amd},
-      {0xc0010117, 0xc0010117, Presence::feature, &cpuid::kSvm},
-      {0xc0010200, 0xc001020b, Presence::feature, &cpuid::kPerfctrCore},
-  };
   if (!ctx.boot) return unknown("no CPU in the snapshot");
   bool amd = ctx.vendor == Vendor::amd || ctx.vendor == Vendor::hygon;
-  auto assumed = [](RuleOutcome o) {
-    if (o.keep == Tri::no) {
-      o.code = MsrReason::rdmsr_fault;
-      o.reason = "host RDMSR assumed to fault: " + o.reason;
-    } else if (o.keep == Tri::unknown) {
-      o.code = MsrReason::rdmsr_unknown;
-    }
-    return o;
-  };
-  for (const auto& p : kTable) {
+  for (const auto& p : kVendorMsrs) {
     if (index < p.first || index > p.last) continue;
     switch (p.kind) {
       case Presence::always: return kept();
@@ -267,35 +308,9 @@ RuleOutcome vendor_implements_msr(const AnalysisContext& ctx, std::uint32_t inde
                               fmt::format("needs {} or {}", short_name(*p.bit), short_name(*p.bit2))));
       case Presence::intel_gp:
       case Presence::intel_fixed:
-      case Presence::intel_v2: {
-        if (amd) return assumed(dropped(MsrReason::rdmsr_fault, "Intel PMU MSR"));
-        std::optional<PerfmonLeaf> leaf = perfmon_leaf(*ctx.boot);
-        if (!leaf) return unknown("CPUID leaf 0xA not recorded");
-        unsigned n = index - (index >= kFixedCtr0 ? kFixedCtr0 : index >= kEventsel0 ? kEventsel0 : kPerfctr0);
-        bool there = p.kind == Presence::intel_gp      ? n < leaf->gp
-                     : p.kind == Presence::intel_fixed ? hw_fixed_counter(*leaf, n, has_or_false(*ctx.boot, cpuid::kHypervisor))
-                                                       : leaf->version >= 2;
-        return there ? kept() : assumed(dropped(MsrReason::rdmsr_fault, "beyond CPUID 0xA's counters"));
-      }
-      case Presence::lbr_legacy:
-        // Seen on Ice Lake / Cascade Lake hosts, absent on Sapphire/Granite Rapids
-        // (Firecracker fingerprints, docs/firecracker-comparison.md): keyed to ARCH_LBR.
-        if (amd) return kept();
-        {
-          RuleOutcome arch_lbr = host_feature(ctx, kArchLbr);
-          if (arch_lbr.keep == Tri::unknown) return {Tri::unknown, MsrReason::rdmsr_unknown, arch_lbr.reason};
-          return arch_lbr.keep == Tri::yes ? assumed(dropped(MsrReason::rdmsr_fault, "CPU has architectural LBRs"))
-                                           : kept();
-        }
-      case Presence::arch_cap_bit7: {
-        // IA32_TSX_CTRL exists iff IA32_ARCH_CAPABILITIES.TSX_CTRL_MSR (bit 7).
-        RuleOutcome caps = host_feature(ctx, cpuid::kArchCapabilities);
-        if (caps.keep == Tri::no) return assumed(caps);
-        const MsrRead* r = ctx.boot->find_msr(kArchCaps);
-        if (caps.keep == Tri::unknown || !r || !r->ok())
-          return {Tri::unknown, MsrReason::rdmsr_unknown, "host IA32_ARCH_CAPABILITIES (0x10a) not recorded"};
-        return (r->value >> 7) & 1 ? kept() : assumed(dropped(MsrReason::rdmsr_fault, "ARCH_CAPABILITIES bit 7 clear"));
-      }
+      case Presence::intel_v2: return intel_pmu_presence(ctx, p.kind, index, amd);
+      case Presence::lbr_legacy: return legacy_lbr_presence(ctx, amd);
+      case Presence::arch_cap_bit7: return tsx_ctrl_presence(ctx);
       case Presence::intel_unknown:
         if (amd) return assumed(dropped(MsrReason::rdmsr_fault, "Intel MSR"));
         break;

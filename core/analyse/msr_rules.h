@@ -1,6 +1,7 @@
-// The filters of KVM's MSR lists as named predicates over the snapshot (kvm-init.md §6.3–§6.5,
-// §6.7): one function per rule code (F-MPX, F-TSCAUX, ..., E-SMBASE, ..., X-VMX), each
-// answering keep / drop / cannot tell with the reason. msr_lists.cc applies them in KVM's order.
+// The filters of KVM's MSR lists as named predicates over the snapshot (arch/x86/kvm/x86.c:
+// kvm_init_msr_list() (6.1) / kvm_probe_msr_to_save(), kvm_init_msr_lists() (6.12)): one function
+// per rule code (F-MPX, F-TSCAUX, ..., E-SMBASE, ..., X-VMX), each answering keep / drop / cannot
+// tell with the reason. msr_lists.cc applies them in KVM's order.
 #pragma once
 
 #include <cstdint>
@@ -56,7 +57,8 @@ RuleOutcome host_rdmsr(const AnalysisContext& ctx, std::uint32_t index);
 RuleOutcome vendor_implements_msr(const AnalysisContext& ctx, std::uint32_t index);
 
 namespace msr_rules {
-// msrs_to_save filters (§6.3); `index` is the candidate.
+// msrs_to_save filters (the switch in kvm_init_msr_list() (6.1) / kvm_probe_msr_to_save()
+// (6.12)); `index` is the candidate.
 RuleOutcome mpx(const MsrRuleInputs& in);                              ///< F-MPX
 RuleOutcome tsc_aux(const MsrRuleInputs& in);                          ///< F-TSCAUX
 RuleOutcome waitpkg(const MsrRuleInputs& in);                          ///< F-WAITPKG
@@ -73,16 +75,19 @@ RuleOutcome xss(const MsrRuleInputs& in);                              ///< F-XS
 RuleOutcome cet(const MsrRuleInputs& in);                              ///< F-CET (7.3)
 RuleOutcome shstk(const MsrRuleInputs& in);                            ///< F-SHSTK (7.3)
 RuleOutcome ssptab(const MsrRuleInputs& in);                           ///< F-SSPTAB (7.3)
-// emulated_msrs (§6.4).
+// emulated_msrs (vmx/vmx.c: vmx_has_emulated_msr(), svm/svm.c: svm_has_emulated_msr()).
 RuleOutcome smbase(const MsrRuleInputs& in);                           ///< E-SMBASE
 RuleOutcome vmx_msr_emulated(const MsrRuleInputs& in);                 ///< E-VMXMSR
 RuleOutcome mcg_ext_ctl(const MsrRuleInputs& in);                      ///< E-MCGEXT
 RuleOutcome amd_only(const MsrRuleInputs& in);                         ///< E-AMDONLY
-// msr_based_features (§6.5).
+// msr_based_features (vmx/vmx.c: vmx_get_msr_feature(), svm/svm.c: svm_get_msr_feature() (6.1);
+// vmx_get_feature_msr(), svm_get_feature_msr() (6.12)).
 RuleOutcome vmx_feature(const MsrRuleInputs& in);                      ///< X-VMX
 RuleOutcome amd_feature(const MsrRuleInputs& in);                      ///< X-AMD
 
-// KVM CPU capabilities the filters use (§6.7): yes/no/unknown with the reason when not set.
+// KVM CPU capabilities the filters use (arch/x86/kvm/cpuid.c: kvm_set_cpu_caps(), vmx/vmx.c:
+// vmx_set_cpu_caps(), svm/svm.c: svm_set_cpu_caps() (6.1, 6.12)): yes/no/unknown with the reason
+// when not set.
 RuleOutcome cap_rdtscp(const MsrRuleInputs& in);
 RuleOutcome cap_rdpid(const MsrRuleInputs& in);
 RuleOutcome cap_xsaves(const MsrRuleInputs& in);

@@ -1,4 +1,4 @@
-// perf's PMU description and KVM's PMU init (kvm-init.md §6.6). perf: arch/x86/events/
+// perf's PMU description and KVM's PMU init. perf: arch/x86/events/
 // {core.c,intel/core.c,amd/core.c}; KVM: kvm_init_pmu_capability (pmu.h) and svm_set_cpu_caps,
 // read in Debian's linux-source 6.1.192 and 6.12.117.
 #include "core/analyse/pmu.h"

@@ -1,4 +1,5 @@
-// The PMU capability KVM starts from (perf's, kvm-init.md §6.6) and what KVM's PMU init makes
+// The PMU capability KVM starts from (perf's: arch/x86/events/core.c:
+// perf_get_x86_pmu_capability() (6.1, 6.12)) and what KVM's PMU init makes
 // of it: the effective kvm.enable_pmu and the counter counts the MSR-list filters use.
 #pragma once
 
@@ -43,7 +44,8 @@ struct KvmPmu {
   PmuCaps perf;                    ///< what perf exported
 };
 
-/// KVM's PMU init as the profile's kernel does it (kvm-init.md §6.6).
+/// KVM's PMU init as the profile's kernel does it (arch/x86/kvm/pmu.h: kvm_init_pmu_capability()
+/// (6.1, 6.12)).
 KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const EffectiveParams& params);
 
 /// The value kvm.enable_pmu ends up with, and why: forced off when perf has no hardware PMU

@@ -1,5 +1,5 @@
 // "Disabled by BIOS": IA32_FEATURE_CONTROL (0x3A) or AMD VM_CR (0xC0010114) on every CPU, and
-// who most likely locked it (kvm-init.md §3).
+// who most likely locked it (arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl() (6.1, 6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/feature_control.h"

@@ -1,5 +1,8 @@
-// Per-CPU compatibility checks on every online CPU (kvm-init.md §2.5): the CPUID bits that shape
-// the CR4 reserved-bit mask, VMX support and the negotiated VMCS config, SVM support.
+// Per-CPU compatibility checks on every online CPU (arch/x86/kvm/x86.c:
+// kvm_arch_check_processor_compat() (6.1) / kvm_x86_check_processor_compatibility() (6.12),
+// vmx/vmx.c: vmx_check_processor_compat(), svm/svm.c: svm_check_processor_compat()): the CPUID
+// bits that shape the CR4 reserved-bit mask, VMX support and the negotiated VMCS config, SVM
+// support (6.12; svm_check_processor_compat() checks nothing in 6.1).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

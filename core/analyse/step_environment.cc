@@ -1,5 +1,7 @@
-// Environment: another vendor module already registered, other hypervisors holding VMX/SVM,
-// running as a guest, /dev/kvm for this caller (kvm-init.md §7.1, §7.2, §7.3).
+// Environment: another vendor module already registered, other hypervisors holding VMX/SVM, running
+// as a guest, /dev/kvm for this caller (arch/x86/kvm/x86.c: kvm_x86_vendor_init() "already loaded";
+// vmx/vmx.c: kvm_cpu_vmxon(); svm/svm.c: svm_hardware_enable() (6.1) /
+// svm_enable_virtualization_cpu() (6.12): -EBUSY when EFER.SVME is set).
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // Generic x86 checks of kvm_arch_init / kvm_x86_vendor_init: FPU+FXSR, host PAT[0] = WB,
-// PREEMPT_RT needs a constant TSC (kvm-init.md §7.1).
+// PREEMPT_RT needs a constant TSC (arch/x86/kvm/x86.c:
+// kvm_x86_vendor_init() (6.1, 6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

@@ -1,5 +1,6 @@
 // Support check: VMX (Intel, Centaur, Zhaoxin) or SVM (AMD, Hygon) from CPUID on every CPU
-// (kvm-init.md §2.2, §2.3).
+// (arch/x86/kvm/vmx/vmx.c: cpu_has_kvm_support() (6.1) / __kvm_is_vmx_supported() (6.12);
+// svm/svm.c: has_svm() (6.1) / __kvm_is_svm_supported() (6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

@@ -1,5 +1,6 @@
 // kvm_amd svm_hardware_setup: NX, NPT and the optional SVM features, with the informational
-// lines a successful load prints, in order (kvm-init.md §7.3).
+// lines a successful load prints, in order (arch/x86/kvm/svm/svm.c:
+// svm_hardware_setup() (6.1, 6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

@@ -1,5 +1,6 @@
 // Timer setup (kvm_timer_init): a constant TSC means one frequency for all CPUs; otherwise KVM
-// follows cpufreq per CPU and vCPUs see max_tsc_khz from cpufreq (kvm-init.md §5.4).
+// follows cpufreq per CPU and vCPUs see max_tsc_khz from cpufreq (arch/x86/kvm/x86.c:
+// kvm_timer_init() (6.1, 6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

@@ -1,4 +1,6 @@
-// TSC scaling as kvm_arch_hardware_setup leaves it (kvm-init.md §5.1, §5.2).
+// TSC scaling as kvm_arch_hardware_setup leaves it (arch/x86/kvm/vmx/vmx.c: hardware_setup(),
+// svm/svm.c: svm_hardware_setup(), x86.c: kvm_arch_hardware_setup() (6.1) /
+// kvm_x86_vendor_init() (6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

@@ -1,5 +1,6 @@
 // kvm_intel hardware_setup: the VMX capability MSRs against the kernel's required controls,
-// VMCS size/memory type, and the optional features KVM would use (kvm-init.md §2.4, §7.2).
+// VMCS size/memory type, and the optional features KVM would use (arch/x86/kvm/vmx/vmx.c:
+// setup_vmcs_config(), hardware_setup() (6.1) / vmx_hardware_setup() (6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

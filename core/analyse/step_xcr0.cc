@@ -1,4 +1,6 @@
-// Host XCR0 / XSS and KVM's supported masks (kvm-init.md §4).
+// Host XCR0 / XSS and KVM's supported masks (arch/x86/kvm/x86.c: kvm_x86_vendor_init():
+// supported_xcr0 = host XCR0 & KVM_SUPPORTED_XCR0; supported_xss set in kvm_arch_hardware_setup()
+// (6.1) / kvm_x86_vendor_init() (6.12)).
 #include <fmt/format.h>
 
 #include "core/analyse/step_util.h"

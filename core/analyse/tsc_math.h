@@ -1,4 +1,5 @@
-// KVM's TSC-scaling arithmetic (kvm-init.md §5): capabilities, max guest kHz, per-vCPU rates.
+// KVM's TSC-scaling arithmetic: capabilities, max guest kHz, per-vCPU rates (arch/x86/kvm/x86.c:
+// kvm_x86_vendor_init() / kvm_arch_hardware_setup(), kvm_set_tsc_khz(), set_tsc_khz() (6.1, 6.12)).
 #pragma once
 
 #include <cstdint>
@@ -43,7 +44,8 @@ const char* to_string(TscSource s);
 std::pair<bool, std::string> has_tsc_control(const AnalysisContext& ctx);
 /// The capabilities for the module, profile and host tsc_khz.
 TscCaps tsc_caps(const AnalysisContext& ctx, std::optional<std::uint64_t> tsc_khz);
-/// KVM_SET_TSC_KHZ(user_khz) on this host (kvm_set_tsc_khz, §5.3; bound check §5.4).
+/// KVM_SET_TSC_KHZ(user_khz) on this host (x86.c: kvm_set_tsc_khz(); bound check
+/// user_tsc_khz >= max_guest_tsc_khz in kvm_arch_vcpu_ioctl() KVM_SET_TSC_KHZ (6.1, 6.12)).
 GuestTscAnswer guest_tsc(const TscCaps& caps, const KernelProfile& profile, std::uint64_t host_khz,
                          std::uint64_t user_khz, std::uint64_t ppm);
 

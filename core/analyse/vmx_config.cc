@@ -244,7 +244,7 @@ void check_entry_exit_pairs(const KernelProfile& p, bool error_on_inconsistent, 
 
 /// What KVM derives from the negotiated controls: the cpu_has_vmx_*() predicates of
 /// arch/x86/kvm/vmx/capabilities.h and their use in arch/x86/kvm/vmx/vmx.c: hardware_setup()
-/// (6.1, 6.12).
+/// (6.1) / vmx_hardware_setup() (6.12).
 void derive_capabilities(const VmxControlProfile& v, std::optional<std::uint32_t> sig, VmxConfig& c) {
   std::uint32_t ept_cap = static_cast<std::uint32_t>(c.ept_vpid_cap);
   std::uint32_t vpid_cap = static_cast<std::uint32_t>(c.ept_vpid_cap >> 32);

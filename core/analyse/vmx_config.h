@@ -1,5 +1,5 @@
-// KVM's VMX capability negotiation (setup_vmcs_config, kvm-init.md §2.4), as a pure function
-// of one CPU's VMX capability MSRs and the kernel profile.
+// KVM's VMX capability negotiation (arch/x86/kvm/vmx/vmx.c: setup_vmcs_config() (6.1, 6.12)), as a
+// pure function of one CPU's VMX capability MSRs and the kernel profile.
 #pragma once
 
 #include <cstdint>
@@ -65,7 +65,8 @@ VmxConfig negotiate_vmx(const CpuRecord& cpu, const KernelProfile& profile,
 /// Names of the bits set in `mask` for a control MSR ("HLT_EXITING | CR8_LOAD_EXITING").
 std::string control_bit_names(std::uint32_t msr_index, std::uint32_t mask);
 
-/// CPUs in KVM's broken-VMX-preemption-timer list (kvm-init.md §2.5).
+/// CPUs in KVM's broken-VMX-preemption-timer list (arch/x86/kvm/vmx/vmx.c:
+/// vmx_preemption_cpu_tfms[], cpu_has_broken_vmx_preemption_timer() (6.1, 6.12)).
 bool has_broken_preemption_timer(std::uint32_t signature);
 
 }  // namespace kvmprobe

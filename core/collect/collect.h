@@ -1,7 +1,8 @@
 // collect(): read this host into a Snapshot. It never decides anything (style.md, rule 1).
 //
 // What it gathers and why is listed in issue 2 ("Collect → Snapshot"); the kernel behaviour
-// it prepares for is in ../shared/reference/kvm-init.md. Every failed read becomes a note or a
+// it prepares for is modelled in core/profiles/ and core/analyse/, whose comments cite the
+// kernel source. Every failed read becomes a note or a
 // ReadStatus in the Snapshot; only a host whose online-CPU list cannot be read is an Error.
 #pragma once
 

@@ -6,7 +6,8 @@
 //   CPUID Registers (CPU #N):                          (Everest)
 //   CPU#NNN AffMask: 0x...    Group: 0xGG Affinity mask: 0x...   (InstLatX64's dumper)
 // or by nothing at all (bare lines): then a second `CPUID 00000000` starts the next CPU.
-// Quirks handled (seen in ../shared/data): subleaves given only by the order of repeated leaf
+// Quirks handled (seen in the real dumps tests/core/collect/import_dump_test.cc reads through
+// tests/support/shared_data.h): subleaves given only by the order of repeated leaf
 // lines (Everest, old AIDA64); "[SL nn]" is hex ("[SL 0A]", "[SL 3E]"); empty CPU sections
 // (a Ryzen 7 5800X3D dump has 48 headers for 16 CPUs); MSR sub-headers without a number
 // ("Logical CPU # Clock (TSC),3094 MHz"); a plain "MSR Registers" section (the boot CPU);

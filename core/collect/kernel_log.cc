@@ -20,7 +20,9 @@ constexpr int kSyslogActionSizeBuffer = 10;      // SYSLOG_ACTION_SIZE_BUFFER
 constexpr std::size_t kMaxLogBytes = 4u << 20;   // read at most the newest 4 MiB
 constexpr std::size_t kMaxKmsgRecords = 100000;  // bound for the /dev/kmsg loop
 
-// Substrings that mark a relevant line (kvm-init.md §3.3, §3.4, §6.6, §7, §5).
+// Substrings that mark a relevant line: the pr_err/pr_info texts of arch/x86/kernel/cpu/
+// feat_ctl.c, arch/x86/kvm/{x86.c,vmx/vmx.c,svm/svm.c}, arch/x86/events/core.c and
+// arch/x86/kernel/tsc.c (6.1, 6.12).
 constexpr std::array<std::string_view, 14> kPatterns = {"x86/cpu: VMX",
                                                         "x86/cpu: SGX",
                                                         "SVM",

@@ -14,9 +14,11 @@ namespace kvmprobe::collect {
 std::span<const std::uint32_t> per_cpu_msr_list();
 
 /// Every MSR a modelled kernel reads on the CPU that loads KVM, sorted and unique: the
-/// msrs_to_save candidates (kvm-init.md §6.2), the feature MSRs (§6.5), the MSRs of VMX
-/// negotiation and "disabled by BIOS" (§2.4, §3), IA32_XSS (§4.3), PAT and S_CET (§7.1), plus
-/// per_cpu_msr_list().
+/// msrs_to_save candidates and the feature MSRs (core/profiles/msr_lists.cc), the MSRs of VMX
+/// negotiation (vmx/vmx.c: setup_vmcs_config()) and "disabled by BIOS" (feat_ctl.c), IA32_XSS
+/// (x86.c: kvm_arch_hardware_setup() (6.1) / kvm_x86_vendor_init() (6.12)) and PAT
+/// (x86.c: kvm_x86_vendor_init() (6.1, 6.12)), S_CET (7.3 only; not in the 6.1 or 6.12
+/// KVM source), plus per_cpu_msr_list().
 const std::vector<std::uint32_t>& boot_cpu_msr_probe_list();
 
 }  // namespace kvmprobe::collect

@@ -1,5 +1,6 @@
 // Whether perf registered a hardware PMU at boot. KVM takes its PMU capability from perf and
-// forces enable_pmu off when there is none (kvm-init.md §6.6).
+// forces enable_pmu off when there is none (arch/x86/kvm/pmu.h:
+// kvm_init_pmu_capability() (6.1, 6.12)).
 #pragma once
 
 #include <string>

@@ -97,8 +97,9 @@ class KvmDevice {
   virtual Result<std::int64_t> check_extension(long cap) = 0;
   /// KVM_GET_TSC_KHZ on a vCPU of a throw-away VM (both closed again before returning).
   virtual Result<std::uint64_t> vcpu_tsc_khz() = 0;
-  /// EDX:EAX of leaf 0xD.0 of KVM_GET_SUPPORTED_CPUID; 0 when KVM lists no leaf 0xD (it omits
-  /// the leaf when the host supports no XSAVE state, kvm-init.md §4.2).
+  /// EDX:EAX of leaf 0xD.0 of KVM_GET_SUPPORTED_CPUID; 0 when KVM lists no leaf 0xD. With no
+  /// XSAVE state supported KVM still lists 0xD.0, with EAX = EDX = 0 and no subleaves
+  /// (arch/x86/kvm/cpuid.c: __do_cpuid_func() case 0xd (6.1, 6.12)).
   virtual Result<std::uint64_t> supported_xcr0() = 0;
   /// Closes the device (no-op when not open).
   virtual void close() = 0;

@@ -1,5 +1,6 @@
 // Every TSC frequency collect() can find, best first, with only the kernel's own value (through
-// KVM or the companion driver) marked exact (kvm-init.md §5: KVM works from tsc_khz).
+// KVM or the companion driver) marked exact (KVM works from tsc_khz: arch/x86/kvm/x86.c:
+// kvm_timer_init(), kvm_x86_vendor_init() (6.1, 6.12)).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,8 @@ struct TscInputs {
   std::optional<std::uint64_t> kvm_vcpu_khz;  ///< KVM_GET_TSC_KHZ on a new vCPU
   /// Whether the boot CPU has a constant TSC (Linux flag constant_tsc, else CPUID
   /// 0x80000007:EDX[8]). A new vCPU gets KVM's max_tsc_khz, which is tsc_khz with a constant
-  /// TSC, and otherwise the loading CPU's cpufreq maximum when it has a policy (§5.4).
+  /// TSC, and otherwise the loading CPU's cpufreq maximum when it has a policy (arch/x86/kvm/x86.c:
+  /// kvm_timer_init() (6.1, 6.12)).
   std::optional<bool> constant_tsc;
   /// Whether any cpufreq policy exists (/sys/devices/system/cpu/cpufreq/policy*).
   std::optional<bool> cpufreq_policies;

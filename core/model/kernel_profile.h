@@ -1,4 +1,5 @@
-// KernelProfile: what one KVM version decides at init, as data (kvm-init.md per section).
+// KernelProfile: what one KVM version decides at init, as data (core/profiles/profiles.cc: one
+// profile per kernel tree, named in `tree`).
 // Checks read these fields; they never compare kernel versions themselves.
 #pragma once
 
@@ -20,20 +21,26 @@ struct KernelVersion {
   std::string str() const;
 };
 
-/// How KVM decides "VMX disabled by BIOS" (kvm-init.md §2.2, §3).
+/// How KVM decides "VMX disabled by BIOS". 5.6+: arch/x86/kernel/cpu/feat_ctl.c:
+/// init_ia32_feat_ctl() (6.1, 6.12) programs 0x3A at boot; KVM tests the flags it leaves in
+/// arch/x86/kvm/vmx/vmx.c: vmx_disabled_by_bios() (6.1) / __kvm_is_vmx_supported() (6.12).
 enum class VmxEnableModel {
   kvm_reads_feature_control,  ///< ≤5.5: KVM reads 0x3A itself, unlocked = usable (KVM locks it)
   boot_feat_ctl,              ///< 5.6+: feat_ctl.c programs 0x3A at boot; KVM trusts Linux flags
 };
 
-/// Where VM_CR.SVMDIS is tested (kvm-init.md §2.3, §3.4).
+/// Where VM_CR.SVMDIS is tested: arch/x86/kvm/svm/svm.c: is_disabled() (6.1), called once from
+/// arch/x86/kvm/x86.c: kvm_x86_vendor_init() (6.1); arch/x86/kernel/cpu/amd.c: init_amd() and
+/// hygon.c: init_hygon() (6.12).
 enum class SvmDisableCheck {
   kvm_loading_cpu,   ///< ≤6.1: kvm_amd on the CPU doing the load
   kvm_every_cpu,     ///< 6.6: __kvm_is_svm_supported per CPU
   boot_clears_svm,   ///< 6.8+: init_amd()/init_hygon() clear X86_FEATURE_SVM at boot
 };
 
-/// Where the per-CPU checks happen and what they compare (kvm-init.md §2.5).
+/// Where the per-CPU checks happen and what they compare: arch/x86/kvm/vmx/vmx.c:
+/// vmx_check_processor_compat() (6.1, 6.12); arch/x86/kvm/svm/svm.c: svm_check_processor_compat()
+/// (returns 0 in 6.1; __kvm_is_svm_supported() in 6.12).
 enum class ConsistencyModel {
   vmcs_only,           ///< 4.x: setup_vmcs_config per CPU compared with the boot CPU
   feat_ctl_then_vmcs,  ///< 5.10–6.1: "VMX is disabled on CPU n", then feature inconsistency
@@ -46,7 +53,7 @@ struct VmxControl {
   std::uint32_t optional = 0;
 };
 
-/// The VMX controls KVM negotiates (kvm-init.md §2.4).
+/// The VMX controls KVM negotiates: arch/x86/kvm/vmx/vmx.c: setup_vmcs_config() (6.1, 6.12).
 struct VmxControlProfile {
   VmxControl pin, primary, secondary, exit, entry;
   std::uint64_t tertiary_optional = 0;    ///< 0 = tertiary controls unknown to this version
@@ -84,7 +91,8 @@ struct KvmMessages {
   std::string enable_failed_cpu;     ///< "kvm: enabling virtualization on CPU{cpu} failed"
   std::string feat_ctl_vmx_outside;  ///< 5.6+ boot "x86/cpu: VMX (outside TXT) disabled by BIOS"
   std::string feat_ctl_vmx_inside;   ///< 5.6+ boot "x86/cpu: VMX (inside TXT) disabled by BIOS"
-  // Informational lines of a successful kvm_amd load, in print order (kvm-init.md §7.3).
+  // Informational lines of a successful kvm_amd load, in print order: arch/x86/kvm/svm/svm.c:
+  // svm_hardware_setup(), AVIC lines from svm/avic.c: avic_hardware_setup() (6.1, 6.12).
   std::string svm_tsc_scaling;       ///< "SVM: TSC scaling supported" ("" when never printed)
   std::string svm_nested_enabled;    ///< "kvm: Nested Virtualization enabled"
   std::string svm_npt_enabled;       ///< "SVM: kvm: Nested Paging enabled"
@@ -113,12 +121,12 @@ struct KernelProfile {
   KernelVersion applies_from;     ///< lowest version this profile is chosen for
   std::string description;        ///< "Debian 12 6.1.192 (stable backports of vendor init)"
 
-  // Generic checks (kvm-init.md §7.1).
+  // Generic checks: arch/x86/kvm/x86.c: kvm_x86_vendor_init() (6.1, 6.12).
   bool checks_fpu = false;        ///< 5.10+: FPU+FXSR required
   bool checks_pat = false;        ///< 6.1+: PAT[0] must be WB
   bool enable_virt_at_load = false;  ///< 6.12+: VMXON/EFER.SVME on every CPU at load
 
-  // Support (§2.2, §2.3, §3).
+  // Support (VmxEnableModel, SvmDisableCheck, ConsistencyModel above).
   VmxEnableModel vmx_enable = VmxEnableModel::boot_feat_ctl;
   bool vmx_support_per_cpu_message = false;  ///< 6.6+: messages name the CPU
   bool svm_accepts_hygon = true;
@@ -128,19 +136,21 @@ struct KernelProfile {
   ConsistencyModel consistency = ConsistencyModel::feat_ctl_then_vmcs;
   bool nx_required = false;       ///< 6.1+: SVM always, VMX when EPT unusable
 
-  // VMX (§2.4).
+  // VMX: arch/x86/kvm/vmx/vmx.c: setup_vmcs_config() (6.1, 6.12).
   VmxControlProfile vmx;
 
-  // XCR0/XSS (§4).
+  // XCR0/XSS: arch/x86/kvm/x86.c: KVM_SUPPORTED_XCR0, kvm_x86_vendor_init() (6.1, 6.12).
   std::uint64_t supported_xcr0_mask = 0x2ff;
   std::uint64_t supported_xss_mask = 0;
 
-  // TSC (§5).
+  // TSC: vmx/vmx.c: hardware_setup() (6.1) / vmx_hardware_setup() (6.12), svm/svm.c:
+  // svm_hardware_setup(), x86.c: kvm_arch_hardware_setup() (6.1) / kvm_x86_vendor_init() (6.12).
   bool tsc_params_always = false;       ///< 6.1+: frac bits, max ratio, default ratio set without TSC control
   bool amd_tsc_scaling_param = false;   ///< 6.1+: kvm_amd.tsc_scaling gates TSC control
   bool set_tsc_khz_bound_unconditional = false;  ///< 4.19: KVM_SET_TSC_KHZ bound even without control
 
-  // Module parameter defaults (§8).
+  // Module parameter defaults: the module_param() declarations of arch/x86/kvm/x86.c,
+  // vmx/vmx.c and svm/svm.c.
   std::vector<ParamDefault> params;
 
   KvmMessages msg;

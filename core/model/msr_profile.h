@@ -1,10 +1,12 @@
-// MsrListProfile: one KVM version's MSR lists as data (kvm-init.md §6): the ordered candidates of
-// msrs_to_save, emulated_msrs and msr_based_features, the filter rule of each candidate, and the
-// version differences of those rules and of KVM's PMU initialisation (§6.6).
+// MsrListProfile: one KVM version's MSR lists as data (arch/x86/kvm/x86.c: kvm_init_msr_list()
+// (6.1) / kvm_init_msr_lists() (6.12)): the ordered candidates of msrs_to_save, emulated_msrs
+// and msr_based_features, the filter rule of each candidate, and the version differences of
+// those rules and of KVM's PMU initialisation (arch/x86/kvm/pmu.h: kvm_init_pmu_capability()).
 //
 // The candidates live in three shared tables with one position column per version
-// (core/profiles/msr_lists.cc, transcribed from kvm-init.md §6.2, §6.4, §6.5); a profile names
-// its column. Position 0 = not a candidate in that version.
+// (core/profiles/msr_lists.cc, from the msrs_to_save, emulated_msrs_all and msr_based_features
+// arrays of arch/x86/kvm/x86.c); a profile names its column. Position 0 = not a candidate in that
+// version.
 #pragma once
 
 #include <cstdint>
@@ -12,10 +14,12 @@
 
 namespace kvmprobe {
 
-/// The filter KVM applies to one candidate. Codes as in kvm-init.md §6.3–§6.5.
+/// The filter KVM applies to one candidate. The codes (F-MPX, E-SMBASE, X-VMX, ...) are
+/// kvmprobe's names for the cases of the functions cited below.
 enum class MsrRule : std::uint8_t {
   none,       ///< save list: host RDMSR only; emulated: always kept
-  // msrs_to_save (§6.3), applied after a successful host RDMSR.
+  // msrs_to_save, applied after a successful host RDMSR: arch/x86/kvm/x86.c:
+  // kvm_init_msr_list() (6.1) / kvm_probe_msr_to_save() (6.12).
   f_mpx,      ///< F-MPX: BNDCFGS needs KVM's MPX support
   f_tscaux,   ///< F-TSCAUX: TSC_AUX needs RDTSCP (5.15+: or RDPID)
   f_waitpkg,  ///< F-WAITPKG: UMWAIT_CONTROL needs KVM cap WAITPKG
@@ -33,12 +37,14 @@ enum class MsrRule : std::uint8_t {
   f_cet,      ///< F-CET: U_CET/S_CET need KVM cap SHSTK or IBT
   f_shstk,    ///< F-SHSTK: PL0..3_SSP need KVM cap SHSTK
   f_ssptab,   ///< F-SSPTAB: INT_SSP_TAB needs KVM caps LM and SHSTK
-  // emulated_msrs (§6.4): the vendor module's has_emulated_msr().
+  // emulated_msrs: the vendor module's has_emulated_msr() (vmx/vmx.c: vmx_has_emulated_msr(),
+  // svm/svm.c: svm_has_emulated_msr() (6.1, 6.12)).
   e_smbase,   ///< E-SMBASE
   e_vmxmsr,   ///< E-VMXMSR: kvm_intel nested; never on SVM
   e_mcgext,   ///< E-MCGEXT: MCG_EXT_CTL (SVM: only where svm_emulates_mcg_ext_ctl)
   e_amdonly,  ///< E-AMDONLY: SVM only
-  // msr_based_features (§6.5): does KVM's feature-MSR read succeed.
+  // msr_based_features: does KVM's feature-MSR read succeed (arch/x86/kvm/x86.c:
+  // kvm_get_msr_feature() (6.1) / kvm_get_feature_msr() (6.12)).
   x_vmx,      ///< X-VMX: kvm_intel with nested on
   x_amd,      ///< X-AMD: kvm_amd only
   x_always,   ///< X-ALWAYS: both vendor modules
@@ -78,7 +84,8 @@ enum class PerfFixedCount : std::uint8_t {
   popcount,     ///< 6.11+: fixed_cntr_mask64 = ECX, counted with hweight64 (6.12)
 };
 
-/// KVM's PMU initialisation in one version (kvm-init.md §6.6).
+/// KVM's PMU initialisation in one version (arch/x86/kvm/pmu.h: kvm_init_pmu_capability() (6.1,
+/// 6.12)).
 struct PmuProfile {
   bool enable_pmu_param = false;      ///< 6.1+: kvm.enable_pmu exists (else the vPMU is always on)
   bool hybrid_disables = false;       ///< 6.1.192, 6.6+: HYBRID_CPU forces enable_pmu off
@@ -102,10 +109,10 @@ struct PmuProfile {
 
 /// One KVM version's MSR lists.
 struct MsrListProfile {
-  const char* source = "";            ///< where the data was read ("kvm-init.md §6, column 6.1; ...")
-  std::span<const MsrRow> save_rows;      ///< the msrs_to_save table (§6.2)
-  std::span<const MsrRow> emulated_rows;  ///< the emulated_msrs table (§6.4)
-  std::span<const MsrRow> feature_rows;   ///< the msr_based_features table (§6.5)
+  const char* source = "";            ///< where the data was read ("arch/x86/kvm/x86.c ...")
+  std::span<const MsrRow> save_rows;      ///< the msrs_to_save table
+  std::span<const MsrRow> emulated_rows;  ///< the emulated_msrs table
+  std::span<const MsrRow> feature_rows;   ///< the msr_based_features table
   unsigned save_col = 0, emulated_col = 0, feature_col = 0;  ///< this version's columns
   /// 6.6+: save positions from here on form msrs_to_save_pmu[]; 0 = one array (≤6.1).
   unsigned pmu_array_from = 0;
@@ -115,7 +122,7 @@ struct MsrListProfile {
   bool svm_emulates_mcg_ext_ctl = false;  ///< 4.19: SVM keeps MCG_EXT_CTL
   bool pt_mode_param = false;         ///< kvm_intel.pt_mode exists (only with CONFIG_BROKEN in some trees)
   bool pt_needs_enable_pmu = false;   ///< pt_mode host-guest also needs enable_pmu (6.1.192, 6.6+)
-  bool cet_caps = false;              ///< 7.3: SHSTK/IBT caps and supported XSS are modelled (§4.3, §6.7)
+  bool cet_caps = false;              ///< 7.3: SHSTK/IBT caps and supported XSS are modelled
   PmuProfile pmu;
 };
 

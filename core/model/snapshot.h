@@ -107,7 +107,8 @@ struct TscCandidate {
 /// Three-valued answer for facts that may not be knowable.
 enum class Tri { no, yes, unknown };
 
-/// What perf registered at boot (KVM derives its PMU capability from it, kvm-init.md §6.6).
+/// What perf registered at boot (KVM derives its PMU capability from it:
+/// arch/x86/kvm/pmu.h: kvm_init_pmu_capability() (6.1, 6.12)).
 struct PerfPmuInfo {
   Tri hw_pmu = Tri::unknown;  ///< did perf register a hardware PMU driver
   std::string pmu_name;       ///< /sys/bus/event_source/devices/cpu*/caps/pmu_name, if any

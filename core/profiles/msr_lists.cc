@@ -1,8 +1,7 @@
 #include <algorithm>
 // The MSR candidate tables of kvm_init_msr_list / kvm_init_msr_lists, one position column per
-// version, transcribed from ../shared/reference/kvm-init.md §6.2 (msrs_to_save), §6.4
-// (emulated_msrs) and §6.5 (msr_based_features). The 6.1 and 6.12 columns were checked entry by
-// entry against Debian's linux-source-6.1 6.1.192 and linux-source-6.12 6.12.117
+// version: msrs_to_save, emulated_msrs and msr_based_features. The 6.1 and 6.12 columns were
+// checked entry by entry against Debian's linux-source-6.1 6.1.192 and linux-source-6.12 6.12.117
 // (arch/x86/kvm/x86.c: msrs_to_save_all[], msrs_to_save_base[] + msrs_to_save_pmu[],
 // emulated_msrs_all[], msr_based_features_all[] / the VMX range + *_all_except_vmx[]); the
 // candidate order test (tests/core/analyse/msr_lists_test.cc) pins them.
@@ -244,10 +243,11 @@ enum EmuCol : unsigned { e4_19, e5_10, e5_15, e6_1, e6_6, e6_8 };
 enum FeatCol : unsigned { x4_19, x5_10, x6_6, x7_3 };
 
 constexpr const char* kSource =
-    "../shared/reference/kvm-init.md §6.2-§6.6 (6.1 and 6.12 checked against Debian "
-    "linux-source 6.1.192 / 6.12.117 arch/x86/kvm/x86.c)";
+    "arch/x86/kvm/x86.c msrs_to_save/emulated_msrs_all/msr_based_features arrays and "
+    "arch/x86/kvm/pmu.h kvm_init_pmu_capability() (6.1 and 6.12 checked against Debian "
+    "linux-source 6.1.192 / 6.12.117)";
 
-// kvm-init.md §6.6, 5.10/5.15: no kvm.enable_pmu; F-GP limit min(32, perf GP count).
+// 5.10/5.15: no kvm.enable_pmu; F-GP limit min(32, perf GP count).
 // arch/x86/events/core.c (5.10.262): init_hw_perf_events() returns after a failed
 // check_hw_exists() without clearing x86_pmu, and perf_get_x86_pmu_capability() copies
 // x86_pmu.num_counters as it is; kvm_init_msr_list() filters PERFCTR/EVENTSEL with that count.
@@ -256,9 +256,11 @@ constexpr const char* kSource =
 // 6.1 clears x86_pmu there (init_hw_perf_events(): goto out_bad_pmu, memset(&x86_pmu, 0)), so the
 // same guest on 6.1 keeps none. 5.15.0 predates that change too.
 constexpr PmuProfile kPmu5x{.gp_filter_limit = 32, .failed_hw_check_keeps_counts = true};
-// §6.6, 6.1: enable_pmu forced off for Intel version 0 or GP 0; version ≤ 2, fixed ≤ 3,
-// F-GP limit min(8, GP); fixed and other PMU rows host RDMSR only. 6.1.192 adds the hybrid rule
-// (x86.c/pmu.h kvm_init_pmu_capability in linux-source-6.1 6.1.192; absent in 6.1-rc7).
+// 6.1: enable_pmu forced off for Intel version 0 or GP 0; version ≤ 2, fixed ≤ 3
+// (arch/x86/kvm/pmu.h: kvm_init_pmu_capability() (6.1)); F-GP limit
+// min(KVM_INTEL_PMC_MAX_GENERIC = 8, GP) (arch/x86/kvm/x86.c: kvm_init_msr_list() (6.1)); fixed
+// and other PMU rows host RDMSR only. 6.1.192 adds the hybrid rule (X86_FEATURE_HYBRID_CPU in
+// kvm_init_pmu_capability() of linux-source-6.1 6.1.192; absent in 6.1-rc7).
 constexpr PmuProfile kPmu6_1_0{.enable_pmu_param = true,
                                .intel_version0_disables = true,
                                .gp0_disables = true,
@@ -270,7 +272,7 @@ constexpr PmuProfile kPmu6_1{.enable_pmu_param = true,
                              .gp0_disables = true,
                              .max_fixed = 3,
                              .gp_filter_limit = 8};
-// §6.6, 6.6–7.3 (pmu.h kvm_init_pmu_capability, svm.c svm_set_cpu_caps in 6.12.117).
+// 6.6–7.3 (arch/x86/kvm/pmu.h: kvm_init_pmu_capability(), svm/svm.c: svm_set_cpu_caps() (6.12)).
 constexpr PmuProfile kPmu6_6{.enable_pmu_param = true,
                              .hybrid_disables = true,
                              .intel_version0_disables = true,
@@ -294,7 +296,7 @@ constexpr PmuProfile kPmu6_12 = [] {
 }  // namespace
 
 // 4.19.1: 16 save candidates (no PMU, no PT), ARCH_CAPABILITIES host-probed; SVM keeps
-// MCG_EXT_CTL; F-MPX and F-TSCAUX ask the vendor module (§6.3).
+// MCG_EXT_CTL; F-MPX and F-TSCAUX ask the vendor module.
 constexpr MsrListProfile kMsrLists_4_19{
     .source = kSource, .save_rows = kSaveRows, .emulated_rows = kEmulatedRows,
     .feature_rows = kFeatureRows, .save_col = s4_19, .emulated_col = e4_19, .feature_col = x4_19,
@@ -309,7 +311,7 @@ constexpr MsrListProfile kMsrLists_5_10_7{
     .pmu = kPmu5x};
 
 // 5.10.262 (Debian 11): AMD K7/F15H rows backported, FIXED_CTR3 gone; pt_mode only with
-// CONFIG_BROKEN (§6.7, §8).
+// CONFIG_BROKEN.
 constexpr MsrListProfile kMsrLists_5_10{
     .source = kSource, .save_rows = kSaveRows, .emulated_rows = kEmulatedRows,
     .feature_rows = kFeatureRows, .save_col = s5_10_262, .emulated_col = e5_10,
@@ -323,7 +325,7 @@ constexpr MsrListProfile kMsrLists_5_15{
     .mpx = MpxRule::supported_xcr0_both, .tsc_aux = TscAuxRule::rdtscp_or_rdpid,
     .pt_mode_param = true, .pmu = kPmu5x};
 
-// 6.1-rc7: lists identical to 6.1.192 (§0); no hybrid rule. pt_mode as a normal parameter and
+// 6.1-rc7: lists identical to 6.1.192; no hybrid rule. pt_mode as a normal parameter and
 // PT needing enable_pmu are taken from 6.1.192's neighbours (UNCONFIRMED for rc7).
 constexpr MsrListProfile kMsrLists_6_1_0{
     .source = kSource, .save_rows = kSaveRows, .emulated_rows = kEmulatedRows,

@@ -1,4 +1,5 @@
-// The MSR lists of every modelled KVM version (kvm-init.md §6), as data. profiles.cc points each
+// The MSR lists of every modelled KVM version (arch/x86/kvm/x86.c: kvm_init_msr_list() (6.1) /
+// kvm_init_msr_lists() (6.12)), as data. profiles.cc points each
 // KernelProfile at one of these; analyse/msr_lists.cc evaluates them.
 #pragma once
 

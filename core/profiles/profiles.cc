@@ -1,6 +1,7 @@
 // The modelled KVM versions, as data. Each profile is the previous one plus the changes the
-// kernel made, so a difference between two versions is one line here. Facts and the source
-// tree each was read from: ../shared/reference/kvm-init.md (§0 lists the trees).
+// kernel made, so a difference between two versions is one line here. Each profile's `tree` is
+// the kernel source tree its facts were read from; comments cite that source as
+// path: function() (version).
 #include "core/profiles/profiles.h"
 
 #include <fmt/format.h>
@@ -28,7 +29,7 @@ void set_param(KernelProfile& p, const std::string& name, const std::string& val
   p.params.push_back({name, value, note});
 }
 
-// 4.19.1 (kvm-init.md §0). Debian 10.
+// 4.19.1. Debian 10.
 KernelProfile profile_4_19() {
   KernelProfile p;
   p.id = "4.19";
@@ -64,7 +65,7 @@ KernelProfile profile_4_19() {
 
   p.supported_xcr0_mask = 0x2ff;
   // kvm_arch_init (already loaded, support, BIOS), then hardware_setup; the MSR lists are built
-  // at the end of hardware_setup, before kvm_init's per-CPU compatibility loop (§1).
+  // at the end of hardware_setup, before kvm_init's per-CPU compatibility loop.
   {
     using enum StepId;
     p.step_order = {environment, support, bios_lock, generic, mmu, timer, xcr0, vendor_config, tsc_scaling,
@@ -108,7 +109,7 @@ KernelProfile profile_4_19() {
   return p;
 }
 
-// 5.10.7: early 5.10.y (kvm-init.md §0).
+// 5.10.7: early 5.10.y.
 KernelProfile profile_5_10_early(const KernelProfile& prev) {
   KernelProfile p = prev;
   p.id = "5.10.7";
@@ -175,7 +176,7 @@ KernelProfile profile_5_15(const KernelProfile& early_5_10) {
   return p;
 }
 
-// 6.1-rc7 / 6.1.0 (kvm-init.md §0: MSR lists identical to 6.1.192, init entry differs).
+// 6.1-rc7 / 6.1.0 (MSR lists identical to 6.1.192, init entry differs).
 KernelProfile profile_6_1_early(const KernelProfile& prev) {
   KernelProfile p = prev;
   p.id = "6.1.0";
@@ -256,8 +257,12 @@ KernelProfile profile_6_6(const KernelProfile& prev) {
   p.vmx_support_per_cpu_message = true;
   p.svm_disable = SvmDisableCheck::kvm_every_cpu;
   p.consistency = ConsistencyModel::support_then_vmcs;
-  // vmx_init/svm_init check support per CPU first, then __kvm_x86_vendor_init: already loaded,
-  // FPU, PAT, MMU, XCR0, hardware_setup, per-CPU compatibility, timers, TSC caps, MSR lists (§1).
+  // vmx_init/svm_init check support on the loading CPU first (arch/x86/kvm/vmx/vmx.c:
+  // vmx_init(), kvm_is_vmx_supported(); svm/svm.c: svm_init(), kvm_is_svm_supported() (6.12)),
+  // then kvm_x86_vendor_init (__kvm_x86_vendor_init in 6.6): already loaded, FPU, PAT, MMU,
+  // XCR0, hardware_setup, per-CPU compatibility (every other CPU's support check is here, in
+  // vmx_check_processor_compat() / svm_check_processor_compat()), timers, TSC caps, MSR lists
+  // (arch/x86/kvm/x86.c: kvm_x86_vendor_init() (6.12)).
   {
     using enum StepId;
     p.step_order = {support, bios_lock, environment, generic, mmu, xcr0, vendor_config, consistency, timer,

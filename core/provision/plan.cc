@@ -156,7 +156,8 @@ bool vmx_bits(const Snapshot& snap, const CpuRecord& boot, const VmxWant& w, std
   set = feat_ctl::kVmxOutsideSmx;
   Want smx = w.smx;
   if (tboot_active(snap)) {
-    // feat_ctl.c (5.6+) and KVM ≤5.5 both need VMX inside SMX under a TXT launch (kvm-init.md §3).
+    // feat_ctl.c (5.6+) and KVM ≤5.5 both need VMX inside SMX under a TXT launch
+    // (arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl(), tboot_enabled() (6.1, 6.12)).
     smx = Want::yes;
     plan.notes.push_back("tboot is active: VMX inside SMX is set too, as the kernel's feat_ctl.c does");
   }

@@ -1,7 +1,8 @@
 // make_plan(): what enable-vmx / provision would write, decided from a Snapshot alone.
 //
 // Pure: no I/O. Per CPU, the value of IA32_FEATURE_CONTROL (0x3a, Intel, Centaur, Zhaoxin) or
-// VM_CR (0xc0010114, AMD, Hygon) now and after each of the two phases (kvm-init.md §3):
+// VM_CR (0xc0010114, AMD, Hygon) now and after each of the two phases (the bits as
+// arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl() and arch/x86/kvm/svm/svm.c read them):
 // phase 1 sets the enable bits (or clears SVMDIS) without the lock, phase 2 sets the lock.
 // A CPU whose MSR is locked without a wanted bit can only be fixed in the firmware setup and
 // a reset; then nothing is written on any CPU.
