@@ -1,13 +1,14 @@
 // kvmprobe driver status|load|unload: get the companion driver (msr-driver/) running.
-// The work is in core/driver/; this file wires options, picks the exit code and prints.
+// The work is in core/driver/, the output in core/render/driver; this file wires options and
+// picks the exit code.
 #include <fmt/format.h>
 
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "cli/driver_view.h"
 #include "core/driver/driver_load.h"
 #include "core/driver/driver_status.h"
+#include "core/render/driver.h"
 
 #ifndef KVMPROBE_BUILD_TREE_KO
 #define KVMPROBE_BUILD_TREE_KO ""
@@ -26,43 +27,20 @@ driver::KoSearch ko_search(const std::string& option_path) {
   return s;
 }
 
-/// Prints \a doc (plus an "error" member when \a e is set) under --json, and \a e's lines on
-/// stderr; returns \a code. One JSON document either way.
-ExitCode finish(const GlobalOptions& g, nlohmann::json doc, const std::optional<Error>& e, ExitCode code) {
-  if (e) {
-    fmt::print(stderr, "kvmprobe: error: {}\n", e->detail);
-    if (!e->hint.empty()) fmt::print(stderr, "kvmprobe: hint: {}\n", e->hint);
-    doc["error"] = {{"message", e->detail}, {"hint", e->hint}, {"exit_code", static_cast<int>(code)}};
-  }
+/// Under --json \a doc is the one document, with an "error" member when \a e is set; \a e's
+/// lines go to stderr. Returns \a code.
+ExitCode finish(const GlobalOptions& g, const nlohmann::json& doc, const std::optional<Error>& e, ExitCode code) {
+  if (e) return report_failure(g, *e, code, doc);
   if (g.json_mode() != JsonMode::off) print_json(g, doc);
   return code;
-}
-
-/// Why a loaded (or not) driver cannot be used, or nullopt when it can.
-std::optional<Error> unusable(bool loaded, const driver::DeviceState& dev, const driver::AbiState& abi) {
-  if (!loaded)
-    return make_error(ErrorKind::missing, "the kvmprobe driver is not loaded",
-                      "load it as root with 'kvmprobe driver load'");
-  if (!dev.present)
-    return make_error(ErrorKind::missing, "kvmprobe is loaded but " + dev.path + " is missing",
-                      "is devtmpfs mounted on /dev? 'kvmprobe driver unload' and load it again");
-  if (abi.info && !abi.matches())
-    return make_error(ErrorKind::missing,
-                      fmt::format("{} speaks driver ABI version {}, this kvmprobe speaks {}", dev.path,
-                                  abi.info->abi_version, abi.expected),
-                      "load the kvmprobe.ko built from this kvmprobe's source "
-                      "('kvmprobe driver unload', then 'kvmprobe driver load')");
-  if (!abi.info && abi.err != EACCES && abi.err != EPERM)
-    return make_error(ErrorKind::missing, dev.path + " does not answer: " + abi.error);
-  return std::nullopt;
 }
 
 ExitCode run_status(const GlobalOptions& g) {
   driver::SystemModuleSystem sys;
   driver::DriverStatus st = driver::driver_status(sys, ko_search(""));
-  if (g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", driver_status_text(st, !g.no_legend));
-  auto e = unusable(st.module.loaded, st.device, st.abi);
-  return finish(g, driver_status_json(st), e, e ? ExitCode::cannot_tell : ExitCode::ok);
+  if (g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", render::driver_status_text(st, !g.no_legend));
+  auto e = driver::driver_unusable(st.module.loaded, st.device, st.abi);
+  return finish(g, render::driver_status_json(st), e, e ? ExitCode::cannot_tell : ExitCode::ok);
 }
 
 ExitCode run_load(const GlobalOptions& g, const std::string& ko, bool read_only) {
@@ -74,22 +52,21 @@ ExitCode run_load(const GlobalOptions& g, const std::string& ko, bool read_only)
   if (!o) return report_error(g, o.error());
   if (o->failure) {
     Error e = make_error(ErrorKind::io, o->failure->detail, o->failure->hint, o->err);
-    return finish(g, driver_load_json(*o), e, ExitCode::failed);
+    return finish(g, render::driver_load_json(*o), e, ExitCode::failed);
   }
-  auto e = unusable(o->loaded, o->device, o->abi);
-  if (!e && g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", driver_load_text(*o));
-  return finish(g, driver_load_json(*o), e, e ? ExitCode::cannot_tell : ExitCode::ok);
+  auto e = driver::driver_unusable(o->loaded, o->device, o->abi);
+  if (!e && g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", render::driver_load_text(*o));
+  return finish(g, render::driver_load_json(*o), e, e ? ExitCode::cannot_tell : ExitCode::ok);
 }
 
 ExitCode run_unload(const GlobalOptions& g) {
   driver::SystemModuleSystem sys;
   driver::UnloadOutcome u = driver::unload_driver(sys);
   if (!u.unloaded)
-    return finish(g, driver_unload_json(u), make_error(ErrorKind::io, u.detail, u.hint, u.err),
+    return finish(g, render::driver_unload_json(u), make_error(ErrorKind::io, u.detail, u.hint, u.err),
                   ExitCode::failed);
-  if (g.json_mode() == JsonMode::off && !g.quiet)
-    fmt::print("{}\n", u.was_loaded ? "unloaded kvmprobe" : "kvmprobe was not loaded");
-  return finish(g, driver_unload_json(u), std::nullopt, ExitCode::ok);
+  if (g.json_mode() == JsonMode::off && !g.quiet) fmt::print("{}", render::driver_unload_text(u));
+  return finish(g, render::driver_unload_json(u), std::nullopt, ExitCode::ok);
 }
 
 }  // namespace

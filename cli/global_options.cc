@@ -90,14 +90,17 @@ Result<std::map<std::string, std::string>> obtain_overrides(const GlobalOptions&
   return out;
 }
 
-ExitCode report_error(const GlobalOptions& o, const Error& e) {
+ExitCode report_error(const GlobalOptions& o, const Error& e) { return report_failure(o, e, exit_for(e)); }
+
+ExitCode report_failure(const GlobalOptions& o, const Error& e, ExitCode code, nlohmann::json doc,
+                        const std::string& json_message) {
   // Failures print their one line even under --quiet.
   fmt::print(stderr, "kvmprobe: error: {}\n", e.detail);
   if (!e.hint.empty()) fmt::print(stderr, "kvmprobe: hint: {}\n", e.hint);
-  ExitCode code = exit_for(e);
   if (o.json_mode() != JsonMode::off) {
-    nlohmann::json doc = {{"schema", "kvmprobe.error/1"},
-                          {"error", {{"message", e.detail}, {"hint", e.hint}, {"exit_code", static_cast<int>(code)}}}};
+    doc["error"] = {{"message", json_message.empty() ? e.detail : json_message},
+                    {"hint", e.hint},
+                    {"exit_code", static_cast<int>(code)}};
     print_json(o, doc);
   }
   return code;

@@ -60,6 +60,12 @@ Result<std::map<std::string, std::string>> obtain_overrides(const GlobalOptions&
 /// on stdout. Returns the exit code for it.
 ExitCode report_error(const GlobalOptions& opts, const Error& e);
 
+/// Like report_error(), with the exit code \a code (a verdict such as "no VMX", or a command's
+/// own failure code) and, under --json, \a doc plus an "error" member as the one document, whose
+/// message is \a json_message when given (vmx-caps' "CPU has no VMX"), else e.detail.
+ExitCode report_failure(const GlobalOptions& opts, const Error& e, ExitCode code,
+                        nlohmann::json doc = {{"schema", "kvmprobe.error/1"}}, const std::string& json_message = {});
+
 /// Print a JSON document per --json mode.
 void print_json(const GlobalOptions& opts, const nlohmann::json& doc);
 

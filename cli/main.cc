@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <set>
 #include <string>
 #include <vector>
 #include <exception>
@@ -29,15 +30,26 @@ size_t distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+/// The names of the options of \a app and its subcommands that take a value in the next word
+/// ("--from FILE"; not flags, not --json whose value is optional and attached).
+void value_options(const CLI::App& app, std::set<std::string>& out) {
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_items_expected_min() <= 0) continue;
+    for (const auto& n : o->get_lnames()) out.insert("--" + n);
+    for (const auto& n : o->get_snames()) out.insert("-" + n);
+  }
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) value_options(*sub, out);
+}
+
 /// The first word that is neither an option nor an option's value, when it names no subcommand.
 std::string unknown_command(const CLI::App& app, int argc, char** argv, std::string& suggestion) {
-  static const char* with_value[] = {"--color", "--format", "--from", "--kernel", "--param", "--backend", "--src-kernel", "--dst-kernel"};
+  std::set<std::string> with_value;
+  value_options(app, with_value);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") return {};
     if (a.rfind("-", 0) == 0) {
-      for (const char* o : with_value)
-        if (a == o) ++i;  // skip its value
+      if (with_value.count(a)) ++i;  // skip its value
       continue;
     }
     size_t best = 3;

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 #include "core/provision/restore.h"
 #include "core/provision/run_lock.h"
 
@@ -56,7 +56,7 @@ std::optional<Error> confirm(const WriteOptions& w, const provision::Plan& plan)
     return make_error(ErrorKind::usage, "writing MSRs needs --yes when stdin is not a terminal",
                       "review the plan with --dry-run, then run again with --yes");
   fmt::print(stderr, "kvmprobe: write {} on CPUs {}{}? [y/N] ", plan.msr_name,
-             collect::format_cpu_list(plan.cpus_with(provision::CpuAction::change)),
+             cpu_list(plan.cpus_with(provision::CpuAction::change)),
              plan.locks() ? " and lock it until the next reset" : "");
   std::fflush(stderr);
   std::string answer;

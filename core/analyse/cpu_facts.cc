@@ -111,6 +111,4 @@ std::string hypervisor_vendor(const CpuRecord& cpu) {
   return s.substr(0, std::strlen(s.c_str()));
 }
 
-std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
-
 }  // namespace kvmprobe

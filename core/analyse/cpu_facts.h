@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "core/model/format.h"
 #include "core/model/snapshot.h"
 
 namespace kvmprobe {
@@ -92,8 +93,5 @@ unsigned display_model(std::uint32_t signature);
 unsigned phys_addr_bits(const CpuRecord& cpu);
 /// Hypervisor vendor from 0x40000000 ("KVMKVMKVM", "Microsoft Hv", ...), "" when none.
 std::string hypervisor_vendor(const CpuRecord& cpu);
-
-/// A 64-bit MSR value, formatted "0x..." lower-case.
-std::string hex(std::uint64_t v);
 
 }  // namespace kvmprobe

@@ -3,13 +3,13 @@
 // vmx/vmx.c: kvm_cpu_vmxon(); svm/svm.c: svm_hardware_enable() (6.1) /
 // svm_enable_virtualization_cpu() (6.12): -EBUSY when EFER.SVME is set).
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <tuple>
 
 #include "core/analyse/step_util.h"
 #include "core/analyse/steps.h"
+#include "core/model/format.h"
 
 namespace kvmprobe {
 namespace {
@@ -27,7 +27,7 @@ std::string leaf_list(std::vector<CpuidLeaf> leaves) {
   names.reserve(leaves.size());
   for (const CpuidLeaf& l : leaves)
     names.push_back(l.subleaf ? fmt::format("{:#x}.{}", l.leaf, l.subleaf) : fmt::format("{:#x}", l.leaf));
-  return fmt::format("{}", fmt::join(names, ", "));
+  return join(names, ", ");
 }
 
 /// Evidence on whose view of CPUID was recorded, and where the two views disagreed.
@@ -153,9 +153,7 @@ StepResult step_environment(const AnalysisContext& ctx) {
     if (kvm.present && !kvm.openable && kvm.open_error == 13) notes.push_back("add the user to the 'kvm' group");
   }
   if (s.summary.empty()) {
-    std::string joined;
-    for (const auto& n : notes) joined += (joined.empty() ? "" : "; ") + n;
-    s.summary = joined.empty() ? "no other vendor module or hypervisor in the way" : joined;
+    s.summary = notes.empty() ? "no other vendor module or hypervisor in the way" : join(notes, "; ");
   }
   return s;
 }

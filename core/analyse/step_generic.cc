@@ -5,6 +5,7 @@
 
 #include "core/analyse/step_util.h"
 #include "core/analyse/steps.h"
+#include "core/model/format.h"
 
 namespace kvmprobe {
 namespace {
@@ -69,9 +70,7 @@ StepResult step_generic(const AnalysisContext& ctx) {
     }
     done.push_back("RT kernel with constant TSC");
   }
-  std::string joined;
-  for (const auto& d : done) joined += (joined.empty() ? "" : ", ") + d;
-  s.summary = joined.empty() ? fmt::format("no generic checks in {}", p.id) : joined;
+  s.summary = done.empty() ? fmt::format("no generic checks in {}", p.id) : join(done, ", ");
   return s;
 }
 

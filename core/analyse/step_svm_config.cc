@@ -5,6 +5,7 @@
 
 #include "core/analyse/step_util.h"
 #include "core/analyse/steps.h"
+#include "core/model/format.h"
 
 namespace kvmprobe {
 
@@ -70,8 +71,7 @@ StepResult step_svm_config(const AnalysisContext& ctx) {
   add("vVMLOAD/VMSAVE", vls);
   add("vGIF", vgif);
   add("vNMI", vnmi);
-  std::string joined;
-  for (const auto& x : on) joined += (joined.empty() ? "" : ", ") + x;
+  std::string joined = join(on, ", ");
   s.evidence.push_back({"features KVM would use", "", "", joined.empty() ? "none" : joined});
   s.summary = fmt::format("{}; {}", npt ? "nested paging" : "shadow paging (no NPT)",
                           joined.empty() ? "no optional features" : joined);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/format.h"
 #include "core/model/report.h"
 
 namespace kvmprobe {
@@ -23,8 +24,5 @@ inline void fail(StepResult& s, Refusal why, std::string summary) {
   s.refusal = why;
   s.summary = std::move(summary);
 }
-
-/// "0-3,8" for a sorted list of CPU numbers.
-std::string cpu_list(const std::vector<unsigned>& cpus);
 
 }  // namespace kvmprobe

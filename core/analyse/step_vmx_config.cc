@@ -5,6 +5,7 @@
 
 #include "core/analyse/step_util.h"
 #include "core/analyse/steps.h"
+#include "core/model/format.h"
 
 namespace kvmprobe {
 
@@ -57,13 +58,9 @@ StepResult step_vmx_config(const AnalysisContext& ctx) {
   feature("MPX", c.mpx);
   feature("Intel PT in VMX", c.intel_pt);
   if (p.vmx.tertiary_optional) feature("IPI virtualization", c.ipi_virt);
-  auto join = [](const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
-    return out.empty() ? std::string("none") : out;
-  };
-  s.evidence.push_back({"features KVM would use", "", "", join(on)});
-  s.evidence.push_back({"features unavailable", "", "", join(off)});
+  auto list = [](const std::vector<std::string>& v) { return v.empty() ? std::string("none") : join(v, ", "); };
+  s.evidence.push_back({"features KVM would use", "", "", list(on)});
+  s.evidence.push_back({"features unavailable", "", "", list(off)});
 
   if (!c.failures.empty()) {
     fail(s, Refusal::other, fmt::format("kvm_intel would fail with EIO: {}", c.failures.front()));

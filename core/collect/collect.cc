@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 #include "core/collect/cpuid_enum.h"
 #include "core/collect/cpuinfo.h"
 #include "core/collect/kernel_log.h"
@@ -228,7 +229,7 @@ void collect_cpus(const CollectOptions& opt, Sources& src, DriverStateSource* dr
     s.cpus.push_back(std::move(r));
   }
   if (!no_flags.empty())
-    s.notes.push_back("/proc/cpuinfo has no flags for CPU " + format_cpu_list(no_flags));
+    s.notes.push_back("/proc/cpuinfo has no flags for CPU " + cpu_list(no_flags));
   src.cpuid->finish();
   src.xgetbv->finish();
   if (backend) backend->finish();
@@ -256,7 +257,7 @@ void collect_kvm(KvmDevice& kvm, KvmDeviceInfo& out) {
   keep(kvm.vcpu_tsc_khz(), out.vcpu_tsc_khz);
   keep(kvm.supported_xcr0(), out.supported_xcr0);
   kvm.close();
-  for (const std::string& m : errors) out.error += (out.error.empty() ? "" : "; ") + m;
+  out.error = join(errors, "; ");
 }
 
 /// Whether the boot CPU's TSC is constant: Linux's flag if read, else CPUID 0x80000007:EDX[8].

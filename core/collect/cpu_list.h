@@ -1,4 +1,5 @@
-// Linux CPU list syntax ("0-3,8,10-11"), as in /sys/devices/system/cpu/online.
+// Linux CPU list syntax ("0-3,8,10-11"), as in /sys/devices/system/cpu/online; the formatter
+// is cpu_list() in core/model/format.h.
 #pragma once
 
 #include <optional>
@@ -15,8 +16,5 @@ inline constexpr unsigned kMaxCpuNumber = 65535;
 /// numbers. An empty list gives an empty vector; malformed text (or a number above
 /// kMaxCpuNumber, or a descending range) gives nullopt.
 std::optional<std::vector<unsigned>> parse_cpu_list(std::string_view text);
-
-/// Formats sorted CPU numbers back into the compact form ("0-3,8").
-std::string format_cpu_list(const std::vector<unsigned>& cpus);
 
 }  // namespace kvmprobe::collect

@@ -1,19 +1,14 @@
 #include "core/collect/cpuid_enum.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <optional>
+
+#include "core/model/format.h"
 
 namespace kvmprobe::collect {
 
 namespace {
-
-std::string hex(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%x", v);
-  return buf;
-}
 
 /// Reads leaves for one CPU, remembering the first failure.
 class Enumerator {

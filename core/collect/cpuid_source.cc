@@ -9,7 +9,7 @@
 #include <cstring>
 #include <tuple>
 
-#include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::collect {
 
@@ -120,7 +120,7 @@ std::vector<CpuidLeaf> AutoCpuidSource::take_differences(unsigned cpu) {
 void AutoCpuidSource::drain_notes(std::vector<std::string>& out) {
   for (auto& [err, cpus] : fallbacks_) {
     std::sort(cpus.begin(), cpus.end());
-    out.push_back("cpuid: /dev/cpu/N/cpuid unavailable for CPU " + format_cpu_list(cpus) + " (" +
+    out.push_back("cpuid: /dev/cpu/N/cpuid unavailable for CPU " + cpu_list(cpus) + " (" +
                   std::strerror(err) + "); used the cpuid instruction pinned to each CPU");
   }
   fallbacks_.clear();

@@ -1,4 +1,5 @@
 #include "core/collect/modules.h"
+#include "core/model/format.h"
 
 #include <algorithm>
 #include <array>
@@ -176,9 +177,7 @@ void collect_loaded_modules(SysfsReader& fs, Snapshot& snap) {
       }
     }
     if (!unreadable.empty()) {
-      std::string list;
-      for (const std::string& p : unreadable) list += (list.empty() ? "" : ", ") + p;
-      snap.notes.push_back("module " + m.name + ": parameters not readable: " + list);
+      snap.notes.push_back("module " + m.name + ": parameters not readable: " + join(unreadable, ", "));
     }
     snap.modules.push_back(std::move(m));
   }

@@ -3,25 +3,18 @@
 #include "core/collect/snapshot_json.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <new>
 #include <unordered_map>
 
 #include "core/collect/snapshot_json_internal.h"
 #include "core/collect/snapshot_json_names.h"
 #include "core/collect/whole_file.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::collect {
 namespace {
 
 using nlohmann::json;
-
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
-}
 
 json hex_list(const std::vector<std::uint32_t>& v) {
   json a = json::array();

@@ -19,6 +19,7 @@
 #include "core/collect/snapshot_json.h"
 #include "core/collect/snapshot_json_internal.h"
 #include "core/collect/snapshot_json_names.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::collect {
 namespace {
@@ -39,12 +40,6 @@ std::string printable(const std::string& s) {
   for (char c : s.substr(0, 40))
     out += (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) ? '?' : c;
   return out + (s.size() > 40 ? "...\"" : "\"");
-}
-
-std::string hex_text(std::uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%x", v);
-  return buf;
 }
 
 // ---- the schema: which object has which keys, and what each key holds ----------------------
@@ -812,7 +807,7 @@ bool SnapshotBuilder::sorted_unique_leaves(std::vector<CpuidLeaf>& v) {
   auto key = [](const CpuidLeaf& l) { return std::make_pair(l.leaf, l.subleaf); };
   auto dup = [&](std::size_t i) {
     return fail(container() + "[" + std::to_string(i) + "]",
-                "duplicate leaf " + hex_text(v[i].leaf) + " subleaf " + hex_text(v[i].subleaf));
+                "duplicate leaf " + hex(v[i].leaf) + " subleaf " + hex(v[i].subleaf));
   };
   bool sorted = true;
   for (std::size_t i = 1; i < v.size(); ++i) {
@@ -831,7 +826,7 @@ bool SnapshotBuilder::sorted_unique_leaves(std::vector<CpuidLeaf>& v) {
 
 bool SnapshotBuilder::sorted_unique_msrs(std::vector<MsrRead>& v) {
   auto dup = [&](std::size_t i) {
-    return fail(container() + "[" + std::to_string(i) + "]", "duplicate MSR " + hex_text(v[i].index));
+    return fail(container() + "[" + std::to_string(i) + "]", "duplicate MSR " + hex(v[i].index));
   };
   bool sorted = true;
   for (std::size_t i = 1; i < v.size(); ++i) {
@@ -912,7 +907,7 @@ bool SnapshotBuilder::expand(std::size_t i) {
     std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(set.size()), all.end(), less);
     for (std::size_t j = 1; j < all.size(); ++j)
       if (!less(all[j - 1], all[j]))
-        return fail(p + ".cpuid", "leaf " + hex_text(all[j].leaf) + " subleaf " + hex_text(all[j].subleaf) +
+        return fail(p + ".cpuid", "leaf " + hex(all[j].leaf) + " subleaf " + hex(all[j].subleaf) +
                                       " is also in cpuid_sets[" + std::to_string(*r.cpuid_set) + "]");
     c.cpuid = std::move(all);
   }
@@ -926,7 +921,7 @@ bool SnapshotBuilder::expand(std::size_t i) {
     std::inplace_merge(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(set.size()), all.end(), less);
     for (std::size_t j = 1; j < all.size(); ++j)
       if (!less(all[j - 1], all[j]))
-        return fail(p + ".msrs", "MSR " + hex_text(all[j].index) + " is also in msr_sets[" +
+        return fail(p + ".msrs", "MSR " + hex(all[j].index) + " is also in msr_sets[" +
                                      std::to_string(*r.msr_set) + "]");
     c.msrs = std::move(all);
   }

@@ -12,11 +12,11 @@
 #include "core/analyse/step_util.h"
 #include "core/compat/compat.h"
 #include "core/compat/guest_cpu.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::compat {
 namespace {
 
-std::string joined(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, " ")); }
 
 }  // namespace
 
@@ -55,11 +55,11 @@ StepResult step_cpuid(const SideFacts& src, const SideFacts& dst) {
     return s;
   }
   s.status = Status::warn;
-  s.evidence.push_back({"supported on the source only", "", joined(lost),
+  s.evidence.push_back({"supported on the source only", "", join(lost, " "),
                         "a -cpu host guest on the source may use them; the destination's KVM cannot give them"});
   s.summary = fmt::format("{} CPUID feature{} of the source the destination's KVM does not support: {}; "
                           "a -cpu host guest cannot move, one started with a CPU model both support can",
-                          lost.size(), lost.size() == 1 ? "" : "s", joined(lost));
+                          lost.size(), lost.size() == 1 ? "" : "s", join(lost, " "));
   std::vector<std::string> common;
   std::set_intersection(src.cpuid_features->begin(), src.cpuid_features->end(), dst.cpuid_features->begin(),
                         dst.cpuid_features->end(), std::back_inserter(common));

@@ -8,6 +8,7 @@
 #include "core/analyse/msr_lists.h"
 #include "core/analyse/step_util.h"
 #include "core/compat/compat.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::compat {
 namespace {
@@ -53,7 +54,6 @@ MsrSetRule dst_rule(const SideFacts& dst, std::uint32_t index) {
   return on_svm(dst) ? row->svm : row->vmx;
 }
 
-std::string hexv(std::uint64_t v) { return fmt::format("{:#x}", v); }
 
 /// The destination's answer for one MSR whose state is listed/unlisted there.
 void decide(CompatMsr& m, const SideFacts& src, const SideFacts& dst, const std::string& value_why) {
@@ -83,8 +83,8 @@ void decide(CompatMsr& m, const SideFacts& src, const SideFacts& dst, const std:
       std::uint64_t extra = *m.src_value & ~*d;
       m.dst_accepts = extra == 0;
       m.reason = extra ? fmt::format("bits {} are not supported by the destination ({}): KVM_SET_MSRS fails",
-                                     hexv(extra), hexv(*d))
-                       : fmt::format("{}; a subset of the destination's {}", state, hexv(*d));
+                                     hex(extra), hex(*d))
+                       : fmt::format("{}; a subset of the destination's {}", state, hex(*d));
       return;
     }
     case MsrSetRule::host_msr: {

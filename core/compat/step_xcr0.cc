@@ -7,22 +7,22 @@
 #include "core/analyse/step_util.h"
 #include "core/analyse/xcr0.h"
 #include "core/compat/compat.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::compat {
 namespace {
 
-std::string opt_hex(const std::optional<std::uint64_t>& v) { return v ? fmt::format("{:#x}", *v) : "unknown"; }
 
 }  // namespace
 
 StepResult step_xcr0(const SideFacts& src, const SideFacts& dst) {
   StepResult s = make_step("xcr0", "XSAVE state (supported XCR0 / XSS)");
-  s.evidence.push_back({"source supported XCR0", src.label, opt_hex(src.supported_xcr0),
+  s.evidence.push_back({"source supported XCR0", src.label, hex_or_unknown(src.supported_xcr0),
                         src.supported_xcr0 ? xfeature_names(*src.supported_xcr0) + "; " + src.xcr0_source : ""});
-  s.evidence.push_back({"destination supported XCR0", dst.label, opt_hex(dst.supported_xcr0),
+  s.evidence.push_back({"destination supported XCR0", dst.label, hex_or_unknown(dst.supported_xcr0),
                         dst.supported_xcr0 ? xfeature_names(*dst.supported_xcr0) + "; " + dst.xcr0_source : ""});
-  s.evidence.push_back({"source supported XSS", src.label, opt_hex(src.supported_xss), ""});
-  s.evidence.push_back({"destination supported XSS", dst.label, opt_hex(dst.supported_xss), ""});
+  s.evidence.push_back({"source supported XSS", src.label, hex_or_unknown(src.supported_xss), ""});
+  s.evidence.push_back({"destination supported XSS", dst.label, hex_or_unknown(dst.supported_xss), ""});
   if (src.xsave_size && dst.xsave_size)
     s.evidence.push_back({"XSAVE area (CPUID 0xD)", "", fmt::format("{} → {} bytes", *src.xsave_size, *dst.xsave_size),
                           *dst.xsave_size > *src.xsave_size ? "grows on the destination" : "no growth"});

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/collect/driver_device.h"
 
 namespace kvmprobe::driver {
@@ -95,6 +97,25 @@ DriverStatus driver_status(ModuleSystem& sys, KoSearch search) {
   bool denied = st.abi.err == EACCES || st.abi.err == EPERM;
   st.usable = st.module.loaded && st.device.present && (st.abi.matches() || denied);
   return st;
+}
+
+std::optional<Error> driver_unusable(bool loaded, const DeviceState& dev, const AbiState& abi) {
+  if (!loaded)
+    return make_error(ErrorKind::missing, "the kvmprobe driver is not loaded",
+                      "load it as root with 'kvmprobe driver load'");
+  if (!dev.present)
+    return make_error(ErrorKind::missing, "kvmprobe is loaded but " + dev.path + " is missing",
+                      "is devtmpfs mounted on /dev? 'kvmprobe driver unload' and load it again");
+  if (abi.info && !abi.matches())
+    return make_error(ErrorKind::missing,
+                      fmt::format("{} speaks driver ABI version {}, this kvmprobe speaks {}", dev.path,
+                                  abi.info->abi_version, abi.expected),
+                      "load the kvmprobe.ko built from this kvmprobe's source "
+                      "('kvmprobe driver unload', then 'kvmprobe driver load')");
+  // Not root: the driver may still be fine, this caller just may not ask it.
+  if (!abi.info && abi.err != EACCES && abi.err != EPERM)
+    return make_error(ErrorKind::missing, dev.path + " does not answer: " + abi.error);
+  return std::nullopt;
 }
 
 }  // namespace kvmprobe::driver

@@ -10,6 +10,7 @@
 #include "core/driver/ko_search.h"
 #include "core/driver/module_system.h"
 #include "core/driver/security_state.h"
+#include "core/model/result.h"
 
 namespace kvmprobe::driver {
 
@@ -60,6 +61,10 @@ struct DriverStatus {
   /// Loaded, device present, and the ABI matches (or this caller may not ask: not root).
   bool usable = false;
 };
+
+/// Why a driver in this state cannot be used (not loaded, no device node, another ABI, no
+/// answer), or nullopt when it can; ErrorKind::missing with a hint.
+std::optional<Error> driver_unusable(bool loaded, const DeviceState& dev, const AbiState& abi);
 
 /// Reads it all through \a sys; \a search says where .ko files are looked for (its
 /// kernel_release is filled in from \a sys when empty).

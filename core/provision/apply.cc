@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::provision {
 
@@ -42,12 +42,12 @@ ApplyRequest request_from_plan(const Plan& plan) {
 }
 
 nlohmann::json write_record_json(const std::string& run_id, std::uint32_t msr, const WriteRecord& w) {
-  auto opt = [](const std::optional<std::uint64_t>& v) { return v ? nlohmann::json(journal_hex(*v)) : nlohmann::json(); };
+  auto opt = [](const std::optional<std::uint64_t>& v) { return v ? nlohmann::json(hex(*v)) : nlohmann::json(); };
   const WriteOutcome& o = w.outcome;
   return {{"schema", kJournalSchema}, {"run", run_id}, {"event", "write"}, {"phase", to_string(w.phase)},
-          {"cpu", w.cpu}, {"msr", journal_hex(msr)}, {"set", journal_hex(w.set)}, {"clear", journal_hex(w.clear)},
+          {"cpu", w.cpu}, {"msr", hex(msr)}, {"set", hex(w.set)}, {"clear", hex(w.clear)},
           {"via", w.via}, {"status", to_string(o.status)}, {"old", opt(o.old_value)},
-          {"written", o.old_value ? nlohmann::json(journal_hex(o.written)) : nlohmann::json()},
+          {"written", o.old_value ? nlohmann::json(hex(o.written)) : nlohmann::json()},
           {"readback", opt(o.readback)}, {"errno", o.err}, {"detail", o.detail}};
 }
 
@@ -75,7 +75,6 @@ WriteRecord put_back(unsigned cpu, std::uint32_t msr, std::uint64_t old_value, s
 
 namespace {
 
-using collect::format_cpu_list;
 
 /// One run of the engine: the request, the devices and what is known about every CPU.
 class Run {
@@ -87,7 +86,7 @@ class Run {
 
  private:
   std::uint64_t mask() const { return req_.enable_set | req_.enable_clear | req_.lock_set; }
-  std::string msr_hex() const { return journal_hex(req_.msr); }
+  std::string msr_hex() const { return hex(req_.msr); }
   void journal(const nlohmann::json& rec);
   bool phase0();
   bool write_all(Phase phase);
@@ -139,11 +138,11 @@ bool Run::phase0() {
   }
   nlohmann::json cpus = nlohmann::json::array();
   for (std::size_t i = 0; i < req_.cpus.size(); ++i)
-    cpus.push_back({{"cpu", req_.cpus[i].cpu}, {"old", journal_hex(*known_[i])},
-                    {"enabled", journal_hex(req_.cpus[i].enabled_value)}, {"new", journal_hex(req_.cpus[i].new_value)}});
+    cpus.push_back({{"cpu", req_.cpus[i].cpu}, {"old", hex(*known_[i])},
+                    {"enabled", hex(req_.cpus[i].enabled_value)}, {"new", hex(req_.cpus[i].new_value)}});
   nlohmann::json begin = {{"schema", kJournalSchema}, {"run", req_.run_id}, {"event", "begin"}, {"time", req_.time},
                           {"boot", req_.boot_id}, {"command", req_.command}, {"via", std::string(w_.backend_name())}, {"device", w_.device()},
-                          {"msr", msr_hex()}, {"mask", journal_hex(mask())}, {"cpus", cpus}};
+                          {"msr", msr_hex()}, {"mask", hex(mask())}, {"cpus", cpus}};
   if (auto err = j_.append(begin)) {
     res_.failure = fmt::format("{}: nothing was written", err->detail);
     return false;
@@ -233,7 +232,7 @@ void Run::roll_back() {
   if (!res_.needs_attention.empty()) {
     res_.outcome = ApplyOutcome::partial;
     res_.summary = fmt::format("{}; CPUs {} could not be put back: they differ from the others", res_.failure,
-                               format_cpu_list(res_.needs_attention));
+                               cpu_list(res_.needs_attention));
   } else if (refused_ && !changed_any_) {
     res_.outcome = ApplyOutcome::not_permitted;
     res_.summary = fmt::format("{}; nothing was changed", res_.failure);
@@ -265,7 +264,7 @@ void Run::after_lock_failure() {
   res_.needs_attention = not_at(true);
   res_.summary = fmt::format("{}; CPUs {} are locked and cannot be undone, CPUs {} are not at their target: run "
                              "enable-vmx again to lock them",
-                             res_.failure, format_cpu_list(locked_by_us()), format_cpu_list(res_.needs_attention));
+                             res_.failure, cpu_list(locked_by_us()), cpu_list(res_.needs_attention));
 }
 
 std::vector<unsigned> Run::not_at(bool target) const {
@@ -293,7 +292,7 @@ void Run::finish() {
   if (!res_.journaled) return;
   nlohmann::json cpus = nlohmann::json::array();
   for (const auto& c : res_.cpus)
-    cpus.push_back({{"cpu", c.cpu}, {"value", c.value ? nlohmann::json(journal_hex(*c.value)) : nlohmann::json()}});
+    cpus.push_back({{"cpu", c.cpu}, {"value", c.value ? nlohmann::json(hex(*c.value)) : nlohmann::json()}});
   journal({{"schema", kJournalSchema}, {"run", req_.run_id}, {"event", "end"}, {"outcome", to_string(res_.outcome)},
            {"failure", res_.failure}, {"cpus", cpus}});
 }
@@ -321,7 +320,7 @@ ApplyResult Run::go() {
     for (std::size_t i = 0; i < req_.cpus.size(); ++i)
       if (touched_[i]) written.push_back(req_.cpus[i].cpu);
     res_.summary = written.empty() ? fmt::format("every CPU holds its target ({} verified)", msr_hex())
-                                   : fmt::format("{} written on CPUs {} and verified", msr_hex(), format_cpu_list(written));
+                                   : fmt::format("{} written on CPUs {} and verified", msr_hex(), cpu_list(written));
   }
   finish();
   return std::move(res_);

@@ -136,8 +136,6 @@ constexpr const char* kStringKeys[] = {"run",  "event",  "command", "time", "via
 
 }  // namespace
 
-std::string journal_hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
-
 std::optional<std::uint64_t> parse_journal_hex(const nlohmann::json& j) {
   if (!j.is_string()) return std::nullopt;
   const std::string& s = j.get_ref<const std::string&>();

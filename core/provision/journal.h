@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/format.h"
 #include "core/model/result.h"
 
 namespace kvmprobe::provision {
@@ -101,9 +102,8 @@ Result<JournalContents> read_journal(const std::string& path);
 /// line; \a path names the file in messages.
 Result<JournalContents> parse_journal(std::string_view text, const std::string& path);
 
-/// "0x3a"-style hex, as every value in the journal is written.
-std::string journal_hex(std::uint64_t v);
-/// Parses journal_hex() text; nullopt when malformed.
+/// Parses a journal value, written "0x3a"-style by hex() (core/model/format.h); nullopt when
+/// malformed.
 std::optional<std::uint64_t> parse_journal_hex(const nlohmann::json& j);
 
 }  // namespace kvmprobe::provision

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/analyse/feature_control.h"
-#include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::provision {
 
@@ -48,7 +48,6 @@ bool Plan::locks() const {
 
 namespace {
 
-using collect::format_cpu_list;
 
 inline constexpr std::uint32_t kMcgCap = 0x179;         ///< IA32_MCG_CAP
 inline constexpr std::uint64_t kMcgLmceP = 1ull << 27;  ///< MCG_LMCE_P: the CPU supports LMCE
@@ -175,7 +174,7 @@ void explain_locked_off(const Snapshot& snap, Plan& plan) {
   auto locked = plan.cpus_with(CpuAction::locked_off), changing = plan.cpus_with(CpuAction::change);
   plan.verdict = PlanVerdict::locked_off;
   if (plan.msr == kVmCr) {
-    plan.summary = fmt::format("VM_CR is locked with SVMDIS set on CPUs {}", format_cpu_list(locked));
+    plan.summary = fmt::format("VM_CR is locked with SVMDIS set on CPUs {}", cpu_list(locked));
     plan.who_locked = "firmware (Linux never sets VM_CR.LOCK)";
     plan.remedy = "enable 'SVM Mode' (AMD-V) in the firmware setup, save and power-cycle: VM_CR is locked until reset";
   } else {
@@ -183,7 +182,7 @@ void explain_locked_off(const Snapshot& snap, Plan& plan) {
     for (const auto& c : plan.cpus)
       if (c.action == CpuAction::locked_off && c.old_value) lacking |= plan.enable_set & ~*c.old_value;
     plan.summary = fmt::format("IA32_FEATURE_CONTROL is locked without {} on CPUs {}", join(bit_names(lacking)),
-                               format_cpu_list(locked));
+                               cpu_list(locked));
     const CpuPlan* first = nullptr;
     for (const auto& c : plan.cpus)
       if (c.action == CpuAction::locked_off && c.old_value && !first) first = &c;
@@ -199,7 +198,7 @@ void explain_locked_off(const Snapshot& snap, Plan& plan) {
   }
   if (!changing.empty())
     plan.notes.push_back(fmt::format("CPUs {} could be changed, but are left alone: KVM refuses CPUs that differ",
-                                     format_cpu_list(changing)));
+                                     cpu_list(changing)));
 }
 
 /// What the user must know before applying: the lock, unselected CPUs, a kernel that decided at boot.
@@ -213,7 +212,7 @@ void add_warnings(const Snapshot& snap, Plan& plan) {
   if (differ)
     plan.warnings.push_back(fmt::format("CPUs {} are not selected and stay as they are: KVM refuses to load when "
                                         "CPUs differ (\"feature inconsistency\")",
-                                        format_cpu_list(skipped)));
+                                        cpu_list(skipped)));
   const CpuRecord& boot = snap.cpus.front();
   if (intel) {
     if (plan.locks())
@@ -240,7 +239,7 @@ void decide(const Snapshot& snap, Plan& plan) {
   if (!plan.cpus_with(CpuAction::locked_off).empty()) return explain_locked_off(snap, plan);
   if (auto unreadable = plan.cpus_with(CpuAction::unreadable); !unreadable.empty()) {
     plan.verdict = PlanVerdict::cannot_tell;
-    plan.summary = fmt::format("{} not readable on CPUs {}", plan.msr_name, format_cpu_list(unreadable));
+    plan.summary = fmt::format("{} not readable on CPUs {}", plan.msr_name, cpu_list(unreadable));
     plan.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver loaded";
     return;
   }
@@ -258,8 +257,8 @@ void decide(const Snapshot& snap, Plan& plan) {
                              intel ? fmt::format("enable {}{}", join(bit_names(plan.enable_set)),
                                                  plan.lock_set ? ", then lock" : " (unlocked)")
                                    : std::string("clear VM_CR.SVMDIS"),
-                             format_cpu_list(changing),
-                             done.empty() ? "" : fmt::format("; CPUs {} already done", format_cpu_list(done)));
+                             cpu_list(changing),
+                             done.empty() ? "" : fmt::format("; CPUs {} already done", cpu_list(done)));
   add_warnings(snap, plan);
 }
 
@@ -277,7 +276,7 @@ Result<Plan> make_plan(const Snapshot& snap, const DesiredState& want,
     for (unsigned c : *options.cpus)
       if (std::none_of(snap.cpus.begin(), snap.cpus.end(), [&](const CpuRecord& r) { return r.cpu == c; }))
         return make_error(ErrorKind::usage, fmt::format("--cpus: CPU {} is not online", c),
-                          fmt::format("online CPUs: {}", format_cpu_list(snap.online_cpus)));
+                          fmt::format("online CPUs: {}", cpu_list(snap.online_cpus)));
   plan.vendor = cpu_vendor(*boot);
   bool intel = plan.vendor == Vendor::intel || plan.vendor == Vendor::centaur || plan.vendor == Vendor::zhaoxin;
   bool amd = plan.vendor == Vendor::amd || plan.vendor == Vendor::hygon;

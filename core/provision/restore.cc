@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/analyse/feature_control.h"
-#include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 #include "core/collect/whole_file.h"
 #include "core/provision/plan.h"
 
@@ -142,7 +142,6 @@ std::optional<Error> check_same_boot(const JournalRun& run, const std::string& b
 
 namespace {
 
-using collect::format_cpu_list;
 
 bool is_locked(std::uint32_t msr, std::uint64_t v) { return (v & lock_bit(msr)) != 0; }
 
@@ -186,8 +185,8 @@ void summarize_dry_run(RestoreResult& res) {
   res.outcome = !stuck.empty() ? RestoreOutcome::partial
                 : todo.empty() ? RestoreOutcome::nothing_to_do
                                : RestoreOutcome::planned;
-  res.summary = fmt::format("dry run: would restore CPUs {}{}", todo.empty() ? "none" : format_cpu_list(todo),
-                            stuck.empty() ? "" : fmt::format("; CPUs {} cannot be restored", format_cpu_list(stuck)));
+  res.summary = fmt::format("dry run: would restore CPUs {}{}", todo.empty() ? "none" : cpu_list(todo),
+                            stuck.empty() ? "" : fmt::format("; CPUs {} cannot be restored", cpu_list(stuck)));
 }
 
 /// Puts one CPU back; returns whether the writer refused.
@@ -221,7 +220,7 @@ void summarize(const JournalRun& run, bool refused_all, RestoreResult& res) {
     res.outcome = done.empty() ? RestoreOutcome::nothing_to_do : RestoreOutcome::restored;
     res.summary = done.empty() ? fmt::format("nothing to restore: every CPU holds the value run {} found", run.run_id)
                                : fmt::format("{:#x} put back on CPUs {} to the values run {} found", run.msr,
-                                             format_cpu_list(done), run.run_id);
+                                             cpu_list(done), run.run_id);
     return;
   }
   if (refused_all && locked.empty() && done.empty()) {
@@ -231,10 +230,10 @@ void summarize(const JournalRun& run, bool refused_all, RestoreResult& res) {
   }
   res.outcome = RestoreOutcome::partial;
   std::vector<std::string> parts;
-  if (!done.empty()) parts.push_back(fmt::format("restored CPUs {}", format_cpu_list(done)));
+  if (!done.empty()) parts.push_back(fmt::format("restored CPUs {}", cpu_list(done)));
   if (!locked.empty())
-    parts.push_back(fmt::format("CPUs {} are locked and cannot be restored until reset", format_cpu_list(locked)));
-  if (!bad.empty()) parts.push_back(fmt::format("CPUs {} could not be restored", format_cpu_list(bad)));
+    parts.push_back(fmt::format("CPUs {} are locked and cannot be restored until reset", cpu_list(locked)));
+  if (!bad.empty()) parts.push_back(fmt::format("CPUs {} could not be restored", cpu_list(bad)));
   for (const auto& p : parts) res.summary += (res.summary.empty() ? "" : "; ") + p;
   if (!locked.empty() && !done.empty())
     res.notes.push_back("the restored CPUs now differ from the locked ones: KVM refuses CPUs that differ");
@@ -262,11 +261,11 @@ RestoreResult restore(const JournalRun& run_in, MsrWriter& writer, Journal& jour
   // Like apply(): the values found go to the journal before the first write.
   nlohmann::json cpus = nlohmann::json::array();
   for (const auto& c : res.cpus)
-    if (c.before) cpus.push_back({{"cpu", c.cpu}, {"old", journal_hex(*c.before)}, {"new", journal_hex(c.old_value)}});
+    if (c.before) cpus.push_back({{"cpu", c.cpu}, {"old", hex(*c.before)}, {"new", hex(c.old_value)}});
   if (auto err = journal.append({{"schema", kJournalSchema}, {"run", run_id}, {"event", "begin"}, {"time", time},
                                  {"command", "restore"}, {"of", run.run_id}, {"boot", run.boot_id}, {"via", std::string(writer.backend_name())},
-                                 {"device", writer.device()}, {"msr", journal_hex(run.msr)},
-                                 {"mask", journal_hex(run.mask)}, {"cpus", cpus}})) {
+                                 {"device", writer.device()}, {"msr", hex(run.msr)},
+                                 {"mask", hex(run.mask)}, {"cpus", cpus}})) {
     for (auto& c : res.cpus)
       if (c.action == RestoreAction::to_restore) {
         c.action = RestoreAction::failed;
@@ -283,7 +282,7 @@ RestoreResult restore(const JournalRun& run_in, MsrWriter& writer, Journal& jour
   summarize(run, refused_all, res);
   nlohmann::json after = nlohmann::json::array();
   for (const auto& c : res.cpus)
-    after.push_back({{"cpu", c.cpu}, {"value", c.after ? nlohmann::json(journal_hex(*c.after)) : nlohmann::json()}});
+    after.push_back({{"cpu", c.cpu}, {"value", c.after ? nlohmann::json(hex(*c.after)) : nlohmann::json()}});
   if (auto err = journal.append({{"schema", kJournalSchema}, {"run", run_id}, {"event", "end"},
                                  {"outcome", to_string(res.outcome)}, {"cpus", after}}))
     res.notes.push_back("journal: " + err->detail);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/model/format.h"
 #include "core/render/steps_text.h"
 
 namespace kvmprobe::render {
@@ -80,21 +81,9 @@ namespace kvmprobe::render {
 namespace {
 
 std::string hex_list(const std::vector<std::uint32_t>& v) {
-  std::string out;
-  for (auto i : v) out += fmt::format("{}{:#x}", out.empty() ? "" : " ", i);
-  return out.empty() ? "none" : out;
+  return v.empty() ? "none" : fmt::format("{:#x}", fmt::join(v, " "));
 }
 
-nlohmann::json hex_json(const std::vector<std::uint32_t>& v) {
-  nlohmann::json a = nlohmann::json::array();
-  for (auto i : v) a.push_back(fmt::format("{:#x}", i));
-  return a;
-}
-
-std::string opt_hex(const std::optional<std::uint64_t>& v) { return v ? fmt::format("{:#x}", *v) : "unknown"; }
-nlohmann::json opt_hex_json(const std::optional<std::uint64_t>& v) {
-  return v ? nlohmann::json(fmt::format("{:#x}", *v)) : nlohmann::json();
-}
 
 std::string load_line(const compat::SideFacts& f) {
   const Verdict& v = f.report.verdict;
@@ -127,8 +116,8 @@ std::string kernel_diff_text(const compat::KernelDiff& d, const TextStyle& st) {
   if (!o.undecided.empty() || !n.undecided.empty())
     out += fmt::format("           (incomplete: {})\n", !o.undecided.empty() ? o.index_list_missing : n.index_list_missing);
   out += fmt::format("features   removed: {}; added: {}\n", hex_list(d.feature_removed), hex_list(d.feature_added));
-  out += fmt::format("XCR0       {} → {}\n", opt_hex(o.supported_xcr0), opt_hex(n.supported_xcr0));
-  out += fmt::format("XSS        {} → {}\n", opt_hex(o.supported_xss), opt_hex(n.supported_xss));
+  out += fmt::format("XCR0       {} → {}\n", hex_or_unknown(o.supported_xcr0), hex_or_unknown(n.supported_xcr0));
+  out += fmt::format("XSS        {} → {}\n", hex_or_unknown(o.supported_xss), hex_or_unknown(n.supported_xss));
   out += fmt::format("TSC        scaling {} → {}; max guest kHz {} → {}\n", o.tsc.has_control ? "yes" : "no",
                      n.tsc.has_control ? "yes" : "no",
                      o.tsc.max_guest_khz ? std::to_string(*o.tsc.max_guest_khz) : "unknown",
@@ -170,11 +159,11 @@ nlohmann::json kernel_diff_json(const compat::KernelDiff& d, int exit_code, int 
            {{"old_count", o.index_list.size()},
             {"new_count", n.index_list.size()},
             {"complete", o.undecided.empty() && n.undecided.empty() && o.index_list_known && n.index_list_known},
-            {"removed", hex_json(d.save_removed)},
-            {"added", hex_json(d.save_added)}}},
-          {"feature_list", {{"removed", hex_json(d.feature_removed)}, {"added", hex_json(d.feature_added)}}},
-          {"supported_xcr0", {{"old", opt_hex_json(o.supported_xcr0)}, {"new", opt_hex_json(n.supported_xcr0)}}},
-          {"supported_xss", {{"old", opt_hex_json(o.supported_xss)}, {"new", opt_hex_json(n.supported_xss)}}},
+            {"removed", hex_array(d.save_removed)},
+            {"added", hex_array(d.save_added)}}},
+          {"feature_list", {{"removed", hex_array(d.feature_removed)}, {"added", hex_array(d.feature_added)}}},
+          {"supported_xcr0", {{"old", hex_or_null(o.supported_xcr0)}, {"new", hex_or_null(n.supported_xcr0)}}},
+          {"supported_xss", {{"old", hex_or_null(o.supported_xss)}, {"new", hex_or_null(n.supported_xss)}}},
           {"tsc", {{"old", tsc_json(o)}, {"new", tsc_json(n)}}},
           {"params", params},
           {"old_to_new", compat_json(d.old_to_new, old_to_new_code)},

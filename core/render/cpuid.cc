@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/compat/guest_cpu.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::render {
 namespace {
@@ -34,11 +35,6 @@ std::vector<std::string> names_in(std::uint32_t leaf, std::uint32_t sub, Reg reg
   return out;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
 
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/analyse/xcr0.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::render {
 namespace {
@@ -10,7 +11,6 @@ namespace {
 using compat::FleetPool;
 using compat::FleetReport;
 
-std::string opt_hex(const std::optional<std::uint64_t>& v) { return v ? fmt::format("{:#x}", *v) : "unknown"; }
 
 std::string tsc_range(const FleetPool& p) {
   if (!p.tsc_min_khz) return "unknown";
@@ -23,8 +23,8 @@ std::string baseline_text(const FleetPool& p) {
   out += fmt::format("    KVM        {} (kernel profiles {})\n", p.hypervisor.empty() ? "none" : p.hypervisor,
                      fmt::join(p.profiles, ", "));
   out += fmt::format("    save list  {} MSRs every host lists\n", p.save_list.size());
-  out += fmt::format("    XCR0       {} ({})\n", opt_hex(p.xcr0), p.xcr0 ? xfeature_names(*p.xcr0) : "unknown");
-  out += fmt::format("    XSS        {}\n", opt_hex(p.xss));
+  out += fmt::format("    XCR0       {} ({})\n", hex_or_unknown(p.xcr0), p.xcr0 ? xfeature_names(*p.xcr0) : "unknown");
+  out += fmt::format("    XSS        {}\n", hex_or_unknown(p.xss));
   out += fmt::format("    TSC        {}, scaling on every host: {}\n", tsc_range(p), p.tsc_scaling_all ? "yes" : "no");
   if (!p.cpuid_features) {
     out += "    CPUID      unknown (a host's supported CPUID cannot be predicted)\n";

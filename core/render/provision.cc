@@ -3,30 +3,21 @@
 #include <fmt/format.h>
 
 #include "core/analyse/feature_control.h"
-#include "core/collect/cpu_list.h"
+#include "core/model/format.h"
 
 namespace kvmprobe::render {
 namespace {
 
-using collect::format_cpu_list;
 using namespace provision;
 
-std::string hexv(std::uint64_t v) { return fmt::format("{:#x}", v); }
-nlohmann::json hexj(const std::optional<std::uint64_t>& v) { return v ? nlohmann::json(hexv(*v)) : nlohmann::json(); }
-
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
 
 /// What the plan does to one CPU, in words.
 std::string action_text(const Plan& plan, const CpuPlan& c) {
   switch (c.action) {
     case CpuAction::done: return "nothing: already done";
     case CpuAction::not_selected: return "left alone: not in --cpus";
-    case CpuAction::unreadable: return "unknown: " + join(c.missing);
-    case CpuAction::locked_off: return "none possible: locked without " + join(c.missing);
+    case CpuAction::unreadable: return "unknown: " + join(c.missing, ", ");
+    case CpuAction::locked_off: return "none possible: locked without " + join(c.missing, ", ");
     case CpuAction::change: break;
   }
   if (plan.msr == kVmCr) return "clear SVMDIS";
@@ -38,7 +29,7 @@ std::string action_text(const Plan& plan, const CpuPlan& c) {
       {feat_ctl::kLocked, "lock"}};
   for (const auto& [bit, name] : names)
     if (added & bit) parts.push_back(name);
-  return "set " + join(parts);
+  return "set " + join(parts, ", ");
 }
 
 Status verdict_status(PlanVerdict v) {
@@ -74,8 +65,8 @@ std::string plan_text(const Plan& plan, const TextStyle& st) {
     };
     std::vector<Row> rows;
     for (const auto& c : plan.cpus) {
-      Row r{{c.cpu}, c.old_value ? hexv(*c.old_value) : "?",
-            c.action == CpuAction::change ? hexv(c.new_value) : "-", action_text(plan, c), c.state};
+      Row r{{c.cpu}, c.old_value ? hex(*c.old_value) : "?",
+            c.action == CpuAction::change ? hex(c.new_value) : "-", action_text(plan, c), c.state};
       if (!rows.empty() && rows.back().now == r.now && rows.back().after == r.after && rows.back().action == r.action &&
           rows.back().state == r.state)
         rows.back().cpus.push_back(c.cpu);
@@ -84,7 +75,7 @@ std::string plan_text(const Plan& plan, const TextStyle& st) {
     }
     std::size_t w = 4, wn = 3, wa = 5, wact = 6;
     for (const auto& r : rows) {
-      w = std::max(w, format_cpu_list(r.cpus).size());
+      w = std::max(w, cpu_list(r.cpus).size());
       wn = std::max(wn, r.now.size());
       wa = std::max(wa, r.after.size());
       wact = std::max(wact, r.action.size());
@@ -96,7 +87,7 @@ std::string plan_text(const Plan& plan, const TextStyle& st) {
       return l + "\n";
     };
     if (st.legend) out += line("CPUS", "NOW", "AFTER", "ACTION", "NOW MEANS");
-    for (const auto& r : rows) out += line(format_cpu_list(r.cpus), r.now, r.after, r.action, r.state);
+    for (const auto& r : rows) out += line(cpu_list(r.cpus), r.now, r.after, r.action, r.state);
   }
   out += paint(verdict_status(plan.verdict), fmt::format("plan: {}", plan.summary), st.color) + "\n";
   if (!plan.who_locked.empty()) out += fmt::format("who locked it: {}\n", plan.who_locked);
@@ -109,16 +100,16 @@ std::string plan_text(const Plan& plan, const TextStyle& st) {
 nlohmann::json plan_json(const Plan& plan) {
   nlohmann::json cpus = nlohmann::json::array();
   for (const auto& c : plan.cpus)
-    cpus.push_back({{"cpu", c.cpu}, {"action", to_string(c.action)}, {"old", hexj(c.old_value)},
-                    {"enabled", c.old_value ? nlohmann::json(hexv(c.enabled_value)) : nlohmann::json()},
-                    {"new", c.old_value ? nlohmann::json(hexv(c.new_value)) : nlohmann::json()}, {"state", c.state},
+    cpus.push_back({{"cpu", c.cpu}, {"action", to_string(c.action)}, {"old", hex_or_null(c.old_value)},
+                    {"enabled", c.old_value ? nlohmann::json(hex(c.enabled_value)) : nlohmann::json()},
+                    {"new", c.old_value ? nlohmann::json(hex(c.new_value)) : nlohmann::json()}, {"state", c.state},
                     {"missing", c.missing}});
   return {{"verdict", to_string(plan.verdict)},
           {"vendor", to_string(plan.vendor)},
-          {"msr", plan.msr ? nlohmann::json(hexv(plan.msr)) : nlohmann::json()},
-          {"enable_set", hexv(plan.enable_set)},
-          {"enable_clear", hexv(plan.enable_clear)},
-          {"lock_set", hexv(plan.lock_set)},
+          {"msr", plan.msr ? nlohmann::json(hex(plan.msr)) : nlohmann::json()},
+          {"enable_set", hex(plan.enable_set)},
+          {"enable_clear", hex(plan.enable_clear)},
+          {"lock_set", hex(plan.lock_set)},
           {"summary", plan.summary},
           {"who_locked", plan.who_locked},
           {"remedy", plan.remedy},
@@ -149,7 +140,7 @@ std::string apply_text(const ApplyResult& r, const TextStyle& st) {
       groups.push_back({w.phase, status, w.via, {w.cpu}});
   }
   for (const auto& g : groups)
-    out += fmt::format("{:<8} CPUs {:<8} {} (through {})\n", to_string(g.phase), format_cpu_list(g.cpus), g.status, g.via);
+    out += fmt::format("{:<8} CPUs {:<8} {} (through {})\n", to_string(g.phase), cpu_list(g.cpus), g.status, g.via);
   out += paint(outcome_status(r.outcome), fmt::format("{}: {}", to_string(r.outcome), r.summary), st.color) + "\n";
   if (r.outcome != ApplyOutcome::applied && r.outcome != ApplyOutcome::nothing_to_do && !r.cpus.empty()) {
     for (const auto& c : r.cpus) {
@@ -158,7 +149,7 @@ std::string apply_text(const ApplyResult& r, const TextStyle& st) {
                           : *c.value == c.new_value ? "target"
                                                     : "neither old nor target";
       out += fmt::format("  cpu{:<4} now {:<10} old {:<10} target {:<10} {}\n", c.cpu,
-                         c.value ? hexv(*c.value) : "?", hexv(c.old_value), hexv(c.new_value), where);
+                         c.value ? hex(*c.value) : "?", hex(c.old_value), hex(c.new_value), where);
     }
   }
   for (const auto& n : r.notes) out += fmt::format("note: {}\n", n);
@@ -168,14 +159,14 @@ std::string apply_text(const ApplyResult& r, const TextStyle& st) {
 nlohmann::json apply_json(const ApplyResult& r) {
   nlohmann::json writes = nlohmann::json::array();
   for (const auto& w : r.writes)
-    writes.push_back({{"cpu", w.cpu}, {"phase", to_string(w.phase)}, {"via", w.via}, {"set", hexv(w.set)},
-                      {"clear", hexv(w.clear)}, {"status", to_string(w.outcome.status)},
-                      {"old", hexj(w.outcome.old_value)},
-                      {"written", w.outcome.old_value ? nlohmann::json(hexv(w.outcome.written)) : nlohmann::json()},
-                      {"readback", hexj(w.outcome.readback)}, {"errno", w.outcome.err}, {"detail", w.outcome.detail}});
+    writes.push_back({{"cpu", w.cpu}, {"phase", to_string(w.phase)}, {"via", w.via}, {"set", hex(w.set)},
+                      {"clear", hex(w.clear)}, {"status", to_string(w.outcome.status)},
+                      {"old", hex_or_null(w.outcome.old_value)},
+                      {"written", w.outcome.old_value ? nlohmann::json(hex(w.outcome.written)) : nlohmann::json()},
+                      {"readback", hex_or_null(w.outcome.readback)}, {"errno", w.outcome.err}, {"detail", w.outcome.detail}});
   nlohmann::json cpus = nlohmann::json::array();
   for (const auto& c : r.cpus)
-    cpus.push_back({{"cpu", c.cpu}, {"old", hexv(c.old_value)}, {"new", hexv(c.new_value)}, {"value", hexj(c.value)}});
+    cpus.push_back({{"cpu", c.cpu}, {"old", hex(c.old_value)}, {"new", hex(c.new_value)}, {"value", hex_or_null(c.value)}});
   return {{"outcome", to_string(r.outcome)}, {"summary", r.summary}, {"failure", r.failure}, {"writes", writes},
           {"cpus", cpus}, {"needs_attention", r.needs_attention}, {"notes", r.notes}};
 }
@@ -188,7 +179,7 @@ std::string restore_text(const RestoreResult& r, const TextStyle& st) {
                        r.run.msr);
   for (const auto& c : r.cpus) {
     std::string l = fmt::format("  cpu{:<4} {:<12} found {:<10} old {:<10} {}", c.cpu, to_string(c.action),
-                                c.before ? hexv(*c.before) : "?", hexv(c.old_value), c.detail);
+                                c.before ? hex(*c.before) : "?", hex(c.old_value), c.detail);
     while (!l.empty() && l.back() == ' ') l.pop_back();
     out += l + "\n";
   }
@@ -203,15 +194,15 @@ std::string restore_text(const RestoreResult& r, const TextStyle& st) {
 nlohmann::json restore_json(const RestoreResult& r) {
   nlohmann::json cpus = nlohmann::json::array();
   for (const auto& c : r.cpus)
-    cpus.push_back({{"cpu", c.cpu}, {"action", to_string(c.action)}, {"old", hexv(c.old_value)},
-                    {"found", hexj(c.before)}, {"value", hexj(c.after)}, {"detail", c.detail}});
+    cpus.push_back({{"cpu", c.cpu}, {"action", to_string(c.action)}, {"old", hex(c.old_value)},
+                    {"found", hex_or_null(c.before)}, {"value", hex_or_null(c.after)}, {"detail", c.detail}});
   nlohmann::json writes = nlohmann::json::array();
   for (const auto& w : r.writes)
-    writes.push_back({{"cpu", w.cpu}, {"via", w.via}, {"set", hexv(w.set)}, {"clear", hexv(w.clear)},
-                      {"status", to_string(w.outcome.status)}, {"readback", hexj(w.outcome.readback)},
+    writes.push_back({{"cpu", w.cpu}, {"via", w.via}, {"set", hex(w.set)}, {"clear", hex(w.clear)},
+                      {"status", to_string(w.outcome.status)}, {"readback", hex_or_null(w.outcome.readback)},
                       {"errno", w.outcome.err}, {"detail", w.outcome.detail}});
   return {{"run", r.run.run_id}, {"command", r.run.command}, {"run_outcome", r.run.outcome},
-          {"msr", hexv(r.run.msr)}, {"outcome", to_string(r.outcome)}, {"summary", r.summary},
+          {"msr", hex(r.run.msr)}, {"outcome", to_string(r.outcome)}, {"summary", r.summary},
           {"cpus", cpus}, {"writes", writes}, {"notes", r.notes}};
 }
 

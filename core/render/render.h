@@ -1,7 +1,9 @@
 // Render a Report for people (text) or for scripts (JSON). The only code that formats output.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,10 @@ std::string report_text(const Report& r, const TextStyle& style);
 nlohmann::json report_json(const Report& r);
 /// A step as JSON (also used by commands that show one step).
 nlohmann::json step_json(const StepResult& s);
+/// hex() as a JSON string, or null when the value is unknown.
+nlohmann::json hex_or_null(const std::optional<std::uint64_t>& v);
+/// MSR indices as a JSON array of hex() strings.
+nlohmann::json hex_array(const std::vector<std::uint32_t>& v);
 /// "yes" / "no" / "unknown" for an optional bool.
 const char* yes_no(std::optional<bool> v);
 /// Wrap `text` in the ANSI colour for a status when `color`.

@@ -1,8 +1,17 @@
 #include <nlohmann/json.hpp>
 
+#include "core/model/format.h"
 #include "core/render/render.h"
 
 namespace kvmprobe::render {
+
+nlohmann::json hex_or_null(const std::optional<std::uint64_t>& v) { return v ? nlohmann::json(hex(*v)) : nlohmann::json(); }
+
+nlohmann::json hex_array(const std::vector<std::uint32_t>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto i : v) a.push_back(hex(i));
+  return a;
+}
 
 nlohmann::json step_json(const StepResult& s) {
   nlohmann::json j;

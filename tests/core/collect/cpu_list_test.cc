@@ -33,11 +33,5 @@ TEST(CollectCpuList, RejectsMalformedText) {
     EXPECT_FALSE(parse_cpu_list(bad).has_value()) << bad;
 }
 
-TEST(CollectCpuList, FormatsCompactly) {
-  EXPECT_EQ(format_cpu_list({0, 1, 2, 3, 8, 10, 11}), "0-3,8,10-11");
-  EXPECT_EQ(format_cpu_list({5}), "5");
-  EXPECT_EQ(format_cpu_list({}), "");
-}
-
 }  // namespace
 }  // namespace kvmprobe::collect

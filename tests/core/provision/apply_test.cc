@@ -88,7 +88,7 @@ Outcome run(const Scenario& s) {
   return run(s, [](FakeMsrDevice&, MemoryJournal&) {});
 }
 
-std::string hexs(std::uint64_t v) { return journal_hex(v); }
+std::string hexs(std::uint64_t v) { return hex(v); }
 
 /// Every invariant of the proof, for any run.
 void check_invariants(const Scenario& s, const Outcome& o, const std::string& what) {

@@ -249,8 +249,8 @@ TEST_F(JournalFile, AMissingJournalIsMissing) {
 }
 
 TEST(JournalHex, RoundTrips) {
-  EXPECT_EQ(parse_journal_hex(journal_hex(0xc0010114)), 0xc0010114u);
-  EXPECT_EQ(parse_journal_hex(journal_hex(0)), 0u);
+  EXPECT_EQ(parse_journal_hex(hex(0xc0010114)), 0xc0010114u);
+  EXPECT_EQ(parse_journal_hex(hex(0)), 0u);
   EXPECT_FALSE(parse_journal_hex("0x"));
   EXPECT_FALSE(parse_journal_hex("0xG"));
   EXPECT_FALSE(parse_journal_hex(nlohmann::json(5)));

@@ -1,12 +1,13 @@
-#include "cli/driver_view.h"
+#include "core/render/driver.h"
 
 #include <fmt/format.h>
 
 #include <cstring>
 
+#include "core/model/format.h"
 #include "uapi/kvmprobe.h"
 
-namespace kvmprobe::cli {
+namespace kvmprobe::render {
 
 namespace {
 
@@ -55,11 +56,9 @@ json abi_json(const AbiState& a) {
 
 std::string abi_text(const AbiState& a) {
   if (!a.info) return "not asked: " + a.error;
-  std::string caps;
-  for (const auto& c : cap_names(a.info->caps)) caps += (caps.empty() ? "" : " ") + c;
   return fmt::format("{} ({}; this kvmprobe speaks {}); {}; {} MSRs per call",
-                     a.info->abi_version, a.matches() ? "matches" : "MISMATCH", a.expected, caps,
-                     a.info->max_msrs);
+                     a.info->abi_version, a.matches() ? "matches" : "MISMATCH", a.expected,
+                     join(cap_names(a.info->caps), " "), a.info->max_msrs);
 }
 
 std::string device_text(const DeviceState& d) {
@@ -189,6 +188,10 @@ std::string driver_load_text(const LoadOutcome& o) {
                      to_string(o.method), o.device.path, abi);
 }
 
+std::string driver_unload_text(const UnloadOutcome& u) {
+  return u.was_loaded ? "unloaded kvmprobe\n" : "kvmprobe was not loaded\n";
+}
+
 json driver_unload_json(const UnloadOutcome& u) {
   return {{"schema", "kvmprobe.driver-unload/1"},
           {"was_loaded", u.was_loaded},
@@ -196,4 +199,4 @@ json driver_unload_json(const UnloadOutcome& u) {
           {"errno", errno_json(u.err)}};
 }
 
-}  // namespace kvmprobe::cli
+}  // namespace kvmprobe::render
