@@ -26,7 +26,8 @@ GUESTS=(
   "5.10-EPYC-smp2 5.10 EPYC 2 full"
   "sid-EPYC-smp2 sid EPYC 2 full"
 )
-# Prints PASS/FAIL lines, then "N passed, N failed"; exits 1 if anything failed.
+# Prints PASS/FAIL/SKIP lines, then "N passed, N failed, N skipped"; exits 1 if anything failed,
+# else 77 (ctest: skipped) if anything was skipped, else 0.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,19 +50,20 @@ keep=""
 if [ -n "$out" ]; then mkdir -p "$out" && out=$(cd "$out" && pwd) && keep=1
 else out=$(mktemp -d "${TMPDIR:-/tmp}/kvmprobe-msr-test.XXXXXX"); fi
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 T_START=$(date +%s%N)
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-skip() { echo "SKIP $1: $2"; }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 finish() {
   echo "TIME total $(ms_since "$T_START") ms"
   [ "$failed" -eq 0 ] && [ -z "$keep" ] && rm -rf "$out"
   [ "$failed" -eq 0 ] || echo "logs kept in $out"
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
+  echo "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ] || exit 1
+  [ "$skipped" -eq 0 ] || exit 77
+  exit 0
 }
 
 # --- kernels ---
@@ -90,7 +92,7 @@ if err=$(gcc -std=c99 -pedantic -fsyntax-only -Wall -Wextra -Werror "$out/hdr.c"
 # The kernels: every one in the list that was fetched (else a skip, a failure under CI=true).
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-skip() { echo "SKIP $1: $2"; }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
 declare -A KDIR=() KVERS=()
 KERNELS=()
 # shellcheck disable=SC2086  # word list of labels
@@ -147,7 +149,8 @@ if command -v dkms >/dev/null; then
     fi
   done
 else
-  echo "SKIP host.dkms_build: dkms is not installed"
+  if [ "${CI:-}" = true ]; then fail host.dkms_build "dkms is not installed (scripts/install-deps.sh installs it)"
+  else skip host.dkms_build "dkms is not installed"; fi
 fi
 
 echo "TIME host_dkms $(ms_since "$t1") ms"
@@ -185,7 +188,7 @@ if [ -n "$checkpatch" ]; then
              -f kvmprobe_msr.c include/uapi/kvmprobe.h 2>&1); then
       pass host.checkpatch_strict; else fail host.checkpatch_strict "$err"; fi
   else
-    echo "SKIP host.checkpatch_strict: cannot get linux-source-6.12 (pass --no-checkpatch to silence)"
+    skip host.checkpatch_strict "cannot get linux-source-6.12 (pass --no-checkpatch to silence)"
   fi
 fi
 
