@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Makes (once) a minimal Debian 12 chroot with DKMS and the headers of tests/vm's 6.1 kernel,
 # cached under /var/cache/kvmprobe-pkg the way tests/vm/fetch-kernels.sh caches kernels.
-# Usage: tests/packaging/make-chroot.sh [--quiet]     (root; needs debootstrap)
+# Usage: tests/packaging/make-chroot.sh [--quiet|--cached]     (root; needs debootstrap)
+#   --cached: make nothing; exit 1 when the chroot is not there yet
 # Prints the chroot's directory. Nothing in it is changed by the tests: they install the
 # packages into an overlay on top of it (tests/packaging/deb.test.sh).
 set -euo pipefail
 CACHE=${KVMPROBE_PKG_CACHE:-/var/cache/kvmprobe-pkg}
 KENV=${KVMPROBE_VM_CACHE:-/var/cache/kvmprobe-vm}/kernels.env
-quiet=; [ "${1:-}" = --quiet ] && quiet=1
+quiet= cached=
+case ${1:-} in --quiet) quiet=1 ;; --cached) cached=1 ;; esac
 die() { echo "make-chroot: $*" >&2; exit 1; }
 say() { [ -n "$quiet" ] || echo "make-chroot: $*" >&2; }
 [ -f "$KENV" ] || die "$KENV missing: run tests/vm/fetch-kernels.sh first"
@@ -16,6 +18,7 @@ say() { [ -n "$quiet" ] || echo "make-chroot: $*" >&2; }
 [ -n "${K61_VER:-}" ] || die "$KENV names no 6.1 kernel (K61_VER)"
 root=$CACHE/bookworm-$K61_VER
 if [ -f "$root/.kvmprobe-chroot-ok" ]; then echo "$root"; exit 0; fi
+[ -z "$cached" ] || die "no chroot cached at $root"
 [ "$(id -u)" -eq 0 ] || die "need root to make $root"
 command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
 # The machine's own mirrors (as fetch-kernels.sh finds them): the 6.1 ABI of the cached kernel
