@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds kvmprobe.ko against the headers of each kernel tests/vm boots (bullseye's 5.10,
 # bookworm's 6.1 and 6.12, sid's newest: tests/vm/common.sh) and tests it in QEMU (TCG) guests
-# booting those kernels. A kernel this host cannot build modules for (sid: see
-# vm_build_driver in tests/vm/lib.sh) is a SKIP with the reason. Needs root-free host tools only (qemu, busybox-static, kmod, cpio,
+# booting those kernels. A kernel this host cannot build modules for (sid) is built, and its
+# dkms build run, in a cached chroot of its own suite with its own compiler (vm_build_driver
+# and vm_kbuild in tests/vm/lib.sh; needs root and debootstrap); where that cannot be made it
+# is a SKIP with the reason. Needs host tools (qemu, busybox-static, kmod, cpio,
 # gcc, make) and tests/vm/{fetch-kernels,run-guest}.sh; writes nothing into the source tree.
 #
 # Usage: msr-driver/tests/run.sh [--out DIR] [--no-checkpatch] [--only LABEL]
@@ -140,7 +142,11 @@ if command -v dkms >/dev/null; then
   rm -rf "$dk/src/kvmprobe-$dver/tests"
   dkms add "kvmprobe/$dver" --sourcetree "$dk/src" --dkmstree "$dk/tree" >"$dk/log" 2>&1
   for s in "${BUILT[@]}"; do
-    if dkms build "kvmprobe/$dver" -k "${KVERS[$s]}" --kernelsourcedir "${KDIR[$s]}" \
+    # A kernel this host cannot build for was built in a chroot of its own suite (vm_kbuild):
+    # dkms runs there too.
+    in=(); where=$(cat "$out/build-$s/where" 2>/dev/null || echo host)
+    [ "$where" = host ] || in=(vm_kbuild_in "$where" "$s" "$dk")
+    if "${in[@]}" dkms build "kvmprobe/$dver" -k "${KVERS[$s]}" --kernelsourcedir "${KDIR[$s]}" \
          --sourcetree "$dk/src" --dkmstree "$dk/tree" >>"$dk/log" 2>&1 &&
        [ -f "$dk/tree/kvmprobe/$dver/${KVERS[$s]}/x86_64/module/kvmprobe.ko" ]; then
       pass "host.dkms_build_$s"
