@@ -2,9 +2,9 @@
 // (data: core/profiles/cpuid_caps.cc), then __do_cpuid_func() for the modelled leaves.
 //
 // kvm_cpu_caps[word] = boot_cpu_data word & F() mask & raw CPUID (arch/x86/kvm/cpuid.c:
-// kvm_cpu_cap_mask(), 6.1 and 6.12), then the sets and clears. boot_cpu_data is what Linux made
-// of the raw CPUID at boot; the model derives the few synthetic features KVM consults from the
-// raw leaves, with the kernel rules cited where they are applied (LinuxBoot below).
+// kvm_cpu_cap_mask(), 5.10, 6.1 and 6.12), then the sets and clears. boot_cpu_data is what
+// Linux made of the raw CPUID at boot; the model derives the few synthetic features KVM consults
+// from the raw leaves, with the kernel rules cited where they are applied (LinuxBoot below).
 #include "core/analyse/supported_cpuid.h"
 
 #include <fmt/format.h>
@@ -202,7 +202,7 @@ class LinuxBoot {
     return v;
   }
 
-  // arch/x86/kernel/cpu/common.c: init_speculation_control() (6.1, 6.12).
+  // arch/x86/kernel/cpu/common.c: init_speculation_control() (5.10, 6.1, 6.12).
   bool spec_ctrl() const { return h_.raw_bit(7, 0, Reg::edx, 26); }
   bool ibpb() const { return spec_ctrl() || h_.raw_bit(0x80000008, 0, Reg::ebx, 12); }
   bool ibrs() const { return spec_ctrl() || h_.raw_bit(0x80000008, 0, Reg::ebx, 14); }
@@ -309,15 +309,22 @@ class Evaluator {
 
   void run() {
     decide_vendor();
-    // kvm_cpu_cap_mask(): boot_cpu_data & mask & raw; KVM-only words: mask & raw.
+    // kvm_cpu_cap_mask(): boot_cpu_data & mask & raw; KVM-only words: mask & raw; words never
+    // masked (5.10's 0x80000021 EAX): boot_cpu_data as memcpy'd.
     for (const auto& d : cap_words()) {
       std::uint32_t raw = host_.raw(d.leaf, d.subleaf, d.reg);
       std::uint32_t boot = caps_.kvm_only[idx(d.word)] ? ~0u : linux_.word(d.word);
+      if (caps_.boot_only[idx(d.word)]) raw = ~0u;
       words_[idx(d.word)] = boot & caps_.mask[idx(d.word)] & raw;
       kvm_mask_[idx(d.word)] = caps_.mask[idx(d.word)];
     }
     apply(caps_.common);
     apply(ctx_.module == VendorModule::kvm_intel ? caps_.vmx : caps_.svm);
+    // __do_cpuid_func()'s own AND after cpuid_entry_override().
+    for (std::size_t i = 0; i < kCapWords; ++i) {
+      words_[i] &= caps_.leaf_mask[i];
+      kvm_mask_[i] &= caps_.leaf_mask[i];
+    }
     for (const auto& d : cap_words())
       out_.registers.push_back({d.leaf, d.subleaf, d.reg, host_.raw(d.leaf, d.subleaf, d.reg),
                                 kvm_mask_[idx(d.word)], words_[idx(d.word)]});
@@ -411,6 +418,11 @@ class Evaluator {
         auto d = vmx_secondary(vmx::kEnableInvpcid, "ENABLE_INVPCID");
         return {!d.value, d.unknown};
       }
+      case C::vmx_invpcid: {
+        // 5.10: if (cpu_has_vmx_invpcid()) kvm_cpu_cap_check_and_set(X86_FEATURE_INVPCID).
+        auto d = vmx_secondary(vmx::kEnableInvpcid, "ENABLE_INVPCID");
+        return {d.value && bit(linux_.word(CapWord::l7_0_ebx), 10), d.unknown};
+      }
       case C::vmx_pt_host_guest:
         if (ctx_.params.number("kvm_intel.pt_mode", 0) == 0) return {false, {}};
         return {false, "kvm_intel.pt_mode=1: whether host-guest PT survives hardware_setup is "
@@ -477,7 +489,7 @@ class Evaluator {
     out_.leaves.push_back({leaf, sub, eax, ebx, ecx, edx});
   }
 
-  /// __do_cpuid_func() for the modelled leaves (arch/x86/kvm/cpuid.c, 6.1 and 6.12).
+  /// __do_cpuid_func() for the modelled leaves (arch/x86/kvm/cpuid.c, 5.10, 6.1 and 6.12).
   void build_leaves() {
     const auto& h = host_;
     std::uint32_t max_basic = std::min(h.max_basic(), caps_.max_basic);
@@ -505,7 +517,7 @@ class Evaluator {
         add(0xd, 0, h.raw(0xd, 0, Reg::eax) & static_cast<std::uint32_t>(permitted),
             h.raw(0xd, 0, Reg::ebx), h.raw(0xd, 0, Reg::ecx),
             h.raw(0xd, 0, Reg::edx) & static_cast<std::uint32_t>(permitted >> 32));
-        // permitted_xss is 0 for both vendors in 6.1 and 6.12 (vmx/svm_set_cpu_caps).
+        // supported_xss / permitted_xss is 0 for both vendors in 5.10, 6.1 and 6.12.
         if (permitted != 0) add(0xd, 1, cap(CapWord::ld_1_eax), 0, 0, 0);
       }
     }
@@ -519,10 +531,11 @@ class Evaluator {
               h.raw(0x14, s, Reg::ecx), h.raw(0x14, s, Reg::edx));
       }
     }
-    // case 0x80000000: min(host, KVM's), raised to 0x80000021 when the host has 0x8000001d and
-    // KVM synthesizes the LFENCE / NULL_SEL_CLR_BASE bits.
+    // case 0x80000000: min(host, KVM's), raised to 0x80000021 (6.1, 6.12) when the host has
+    // 0x8000001d and KVM synthesizes the LFENCE / NULL_SEL_CLR_BASE bits.
     std::uint32_t max_ext = std::min(h.max_ext(), caps_.max_extended);
-    if (max_ext >= 0x8000001d && (linux_.lfence_rdtsc() || !linux_.null_seg_bug().value))
+    if (caps_.synthesizes_8000_0021 && max_ext >= 0x8000001d &&
+        (linux_.lfence_rdtsc() || !linux_.null_seg_bug().value))
       max_ext = std::max(max_ext, 0x80000021u);
     auto ext = [&](std::uint32_t leaf) { return h.max_ext() >= 0x80000000 && leaf <= max_ext; };
     if (ext(0x80000001))
@@ -594,8 +607,8 @@ SupportedCpuid compute_supported_cpuid(const AnalysisContext& ctx) {
   const CpuidCapsProfile* caps = cpuid_caps_for(ctx.profile.id);
   if (!caps) {
     out.not_evaluated = fmt::format(
-        "KVM's CPUID capabilities are not modelled for kernel profile {} (read for 6.1 and "
-        "6.12; use --kernel 6.1 or --kernel 6.12)", ctx.profile.id);
+        "KVM's CPUID capabilities are not modelled for kernel profile {} (read for 5.10, 6.1 "
+        "and 6.12; use --kernel 5.10, 6.1 or 6.12)", ctx.profile.id);
     return out;
   }
   if (!caps->confirmed) out.unknown.push_back(caps->source);

@@ -1,5 +1,5 @@
-// KVM's kvm_cpu_caps recipe per kernel version, transcribed from Debian's 6.1.192 and 6.12.117
-// trees: arch/x86/kvm/cpuid.c kvm_set_cpu_caps() and __do_cpuid_func(),
+// KVM's kvm_cpu_caps recipe per kernel version, transcribed from Debian's 5.10.262, 6.1.192 and
+// 6.12.117 trees: arch/x86/kvm/cpuid.c kvm_set_cpu_caps() and __do_cpuid_func(),
 // arch/x86/kvm/vmx/vmx.c vmx_set_cpu_caps(), arch/x86/kvm/svm/svm.c svm_set_cpu_caps().
 // Bit numbers are the X86_FEATURE_* positions of arch/x86/include/asm/cpufeatures.h (same tree).
 #include "core/profiles/cpuid_caps.h"
@@ -77,12 +77,69 @@ constexpr std::uint32_t k821Eax_6_1 = bits({0, 2, 5, 6});
 // SRSO_USER_KERNEL_NO.
 constexpr std::uint32_t k821Eax_6_12 = bits({0, 1, 2, 5, 6, 8, 30});
 
+// --- kvm_cpu_cap_mask() arguments, 5.10.262 ------------------------------------------------------
+// arch/x86/kvm/cpuid.c: kvm_set_cpu_caps() (5.10): memcpy(kvm_cpu_caps, boot_cpu_data), then per
+// word kvm_cpu_caps &= F() mask & raw CPUID, as in 6.1 (no KVM-only words in 5.10).
+
+// CPUID_1_ECX, CPUID_1_EDX: the same F() lists as 6.1 (k1Ecx, k1Edx).
+// FSGSBASE BMI1 HLE AVX2 SMEP BMI2 ERMS RTM RDSEED ADX SMAP AVX512IFMA AVX512F AVX512PF AVX512ER
+// AVX512CD CLFLUSHOPT CLWB AVX512DQ SHA_NI AVX512BW AVX512VL (no SGX, FDP_EXCPTN_ONLY,
+// ZERO_FCS_FDS; INVPCID, MPX, INTEL_PT left to the vendor modules).
+constexpr std::uint32_t k7Ebx_5_10 = bits({0, 3, 4, 5, 7, 8, 9, 11, 16, 17, 18, 19, 20, 21, 23, 24,
+                                           26, 27, 28, 29, 30, 31});
+// AVX512VBMI LA57 PKU RDPID AVX512_VPOPCNTDQ UMIP AVX512_VBMI2 GFNI VAES VPCLMULQDQ AVX512_VNNI
+// AVX512_BITALG CLDEMOTE MOVDIRI MOVDIR64B (no SGX_LC, no BUS_LOCK_DETECT).
+constexpr std::uint32_t k7Ecx_5_10 = bits({1, 2, 3, 6, 8, 9, 10, 11, 12, 14, 16, 22, 25, 27, 28});
+// AVX512_4VNNIW AVX512_4FMAPS SPEC_CTRL SPEC_CTRL_SSBD ARCH_CAPABILITIES INTEL_STIBP MD_CLEAR
+// AVX512_VP2INTERSECT FSRM SERIALIZE TSXLDTRK (no AMX, AVX512_FP16).
+constexpr std::uint32_t k7Edx_5_10 = bits({2, 3, 4, 8, 10, 14, 16, 26, 27, 29, 31});
+// AVX512_BF16 only (no AVX_VNNI).
+constexpr std::uint32_t k71Eax_5_10 = bits({5});
+// XSAVEOPT XSAVEC XGETBV1 XSAVES (no XFD).
+constexpr std::uint32_t kD1Eax_5_10 = bits({0, 1, 2, 3});
+// 6.1's list plus F(PERFCTR_CORE) (bit 23), which 5.10 masks here instead of setting it in
+// svm_set_cpu_caps().
+constexpr std::uint32_t k81Ecx_5_10 = k81Ecx | bits({23});
+// As 6.1 but f_nx = is_efer_nx() ? F(NX) : 0. A 64-bit kernel sets EFER.NX whenever CPUID has
+// NX (arch/x86/kernel/head_64.S), and the mask is ANDed with that CPUID bit, so F(NX) stands.
+constexpr std::uint32_t k81Edx_5_10 = k81Edx;
+// CLZERO XSAVEERPTR WBNOINVD AMD_IBPB AMD_IBRS AMD_SSBD VIRT_SSBD AMD_SSB_NO AMD_STIBP
+// AMD_STIBP_ALWAYS_ON (no PSFD).
+constexpr std::uint32_t k88Ebx_5_10 = bits({0, 2, 9, 12, 14, 15, 17, 24, 25, 26});
+// CPUID_8000_0021_EAX is not masked in kvm_set_cpu_caps() (5.10.262): it keeps boot_cpu_data's
+// word; __do_cpuid_func() case 0x80000021 then does "entry->eax &= BIT(0) | BIT(2) | BIT(5) |
+// BIT(6)" (NO_NESTED_DATA_BP, LFENCE always serializing, VERW_CLEAR, NULL_SEL_CLR_BASE).
+constexpr std::uint32_t k821EaxLeaf_5_10 = bits({0, 2, 5, 6});
+
 // --- the sets and clears after the masks ---------------------------------------------------------
 
 using C = CapCond;
 using W = CapWord;
 constexpr CapOp S = CapOp::set;
 constexpr CapOp X = CapOp::clear;
+
+// kvm_set_cpu_caps(), 5.10.262, in source order. No LFENCE / NULL_SEL_CLR_BASE / NO_SMM_CTL_MSR
+// synthesis; SRSO_NO is set in kvm_cpu_caps but case 0x80000021's AND drops it (leaf_mask).
+// TSA_SQ_NO / TSA_L1_NO (CPUID_8000_0021_ECX) are set too; that register is not modelled.
+constexpr CapStep kCommon_5_10[] = {
+    {S, W::l1_ecx, 21, C::always, "X2APIC"},
+    {S, W::l7_0_ecx, 16, C::raw_has_same, "LA57"},
+    {X, W::l7_0_ecx, 3, C::no_tdp_or_no_ospke, "PKU"},
+    {S, W::l7_0_ebx, 1, C::always, "TSC_ADJUST"},
+    {S, W::l7_0_edx, 29, C::always, "ARCH_CAPABILITIES"},
+    {S, W::l7_0_edx, 26, C::boot_ibpb_and_ibrs, "SPEC_CTRL"},
+    {S, W::l7_0_edx, 27, C::boot_stibp, "INTEL_STIBP"},
+    {S, W::l7_0_edx, 31, C::boot_amd_ssbd, "SPEC_CTRL_SSBD"},
+    {S, W::l8000_0001_edx, 26, C::no_tdp, "GBPAGES"},
+    {S, W::l8000_0008_ebx, 12, C::boot_ibpb, "AMD_IBPB"},
+    {S, W::l8000_0008_ebx, 14, C::boot_ibrs, "AMD_IBRS"},
+    {S, W::l8000_0008_ebx, 15, C::boot_stibp, "AMD_STIBP"},
+    {S, W::l8000_0008_ebx, 24, C::boot_spec_ctrl_ssbd, "AMD_SSBD"},
+    {S, W::l8000_0008_ebx, 26, C::no_ssb_bug, "AMD_SSB_NO"},
+    {S, W::l8000_0008_ebx, 25, C::ls_cfg_ssbd_not_amd_ssbd, "VIRT_SSBD"},
+    {S, W::l8000_0021_eax, 29, C::srso_no, "SRSO_NO"},
+    {S, W::l8000_0021_eax, 5, C::boot_has_same, "VERW_CLEAR"},
+};
 
 // kvm_set_cpu_caps(), 6.1.192, in source order (the masks are applied first: each set below
 // follows its own word's mask in the source, so the order is the same).
@@ -187,6 +244,29 @@ constexpr CapStep kVmx[] = {
     {S, W::l7_0_ecx, 5, C::vmx_waitpkg, "WAITPKG"},
 };
 
+// vmx_set_cpu_caps(), 5.10.262 (arch/x86/kvm/vmx/vmx.c): INVPCID is outside the mask and set
+// (check_and_set) with the INVPCID control instead of cleared without it; no PEBS, PMU or SGX
+// steps.
+constexpr CapStep kVmx_5_10[] = {
+    {S, W::l1_ecx, 5, C::nested, "VMX"},
+    {S, W::l7_0_ebx, 14, C::vmx_mpx, "MPX"},
+    {S, W::l7_0_ebx, 10, C::vmx_invpcid, "INVPCID"},
+    {S, W::l7_0_ebx, 25, C::vmx_pt_host_guest, "INTEL_PT"},
+    {S, W::l7_0_ecx, 2, C::vmx_umip_emulated, "UMIP"},
+    {X, W::ld_1_eax, 3, C::vmx_no_xsaves, "XSAVES"},
+    {X, W::l8000_0001_edx, 27, C::vmx_no_rdtscp, "RDTSCP"},
+    {X, W::l7_0_ecx, 22, C::vmx_no_rdtscp, "RDPID"},
+    {S, W::l7_0_ecx, 5, C::vmx_waitpkg, "WAITPKG"},
+};
+
+// svm_set_cpu_caps(), 5.10.262 (arch/x86/kvm/svm/svm.c; NRIPS/NPT in 0x8000000A not modelled):
+// PERFCTR_CORE is in kvm_set_cpu_caps()'s mask; INVPCID is check_and_set unconditionally.
+constexpr CapStep kSvm_5_10[] = {
+    {S, W::l8000_0001_ecx, 2, C::nested, "SVM"},
+    {S, W::l8000_0008_ebx, 25, C::svm_ls_cfg_or_amd_ssbd, "VIRT_SSBD"},
+    {S, W::l7_0_ebx, 10, C::boot_has_same, "INVPCID"},
+};
+
 // svm_set_cpu_caps(), 6.1.192 (leaf 0x8000000A and 0x8000001F steps not modelled).
 constexpr CapStep kSvm_6_1[] = {
     {S, W::l8000_0001_ecx, 2, C::nested, "SVM"},
@@ -204,6 +284,37 @@ constexpr CapStep kSvm_6_12[] = {
 };
 
 constexpr std::array<bool, kCapWords> kNoKvmOnly{};
+
+CpuidCapsProfile make_5_10() {
+  CpuidCapsProfile p;
+  p.source = "arch/x86/kvm/cpuid.c kvm_set_cpu_caps(), __do_cpuid_func(); vmx/vmx.c "
+             "vmx_set_cpu_caps(); svm/svm.c svm_set_cpu_caps() (Debian 5.10.262)";
+  p.confirmed = true;
+  p.mask[w(W::l1_ecx)] = k1Ecx;
+  p.mask[w(W::l1_edx)] = k1Edx;
+  p.mask[w(W::l7_0_ebx)] = k7Ebx_5_10;
+  p.mask[w(W::l7_0_ecx)] = k7Ecx_5_10;
+  p.mask[w(W::l7_0_edx)] = k7Edx_5_10;
+  p.mask[w(W::l7_1_eax)] = k71Eax_5_10;
+  p.mask[w(W::ld_1_eax)] = kD1Eax_5_10;
+  p.mask[w(W::l8000_0001_ecx)] = k81Ecx_5_10;
+  p.mask[w(W::l8000_0001_edx)] = k81Edx_5_10;
+  p.mask[w(W::l8000_0008_ebx)] = k88Ebx_5_10;
+  p.mask[w(W::l8000_0021_eax)] = ~0u;
+  p.boot_only[w(W::l8000_0021_eax)] = true;
+  p.leaf_mask[w(W::l8000_0021_eax)] = k821EaxLeaf_5_10;
+  p.kvm_only = kNoKvmOnly;
+  p.common = kCommon_5_10;
+  p.vmx = kVmx_5_10;
+  p.svm = kSvm_5_10;
+  // __do_cpuid_func(): case 0 min(eax, 0x1f); case 7 min(eax, 1u); case 0x80000000
+  // min(eax, 0x80000021) with no synthesized 0x80000021 leaf.
+  p.max_basic = 0x1f;
+  p.max_extended = 0x80000021;
+  p.max_leaf7_subleaf = 1;
+  p.synthesizes_8000_0021 = false;
+  return p;
+}
 
 CpuidCapsProfile make_6_1() {
   CpuidCapsProfile p;
@@ -258,6 +369,7 @@ std::span<const CapWordDef> cap_words() { return kWords; }
 const CapWordDef& cap_word(CapWord x) { return kWords[w(x)]; }
 
 const CpuidCapsProfile* cpuid_caps_for(const std::string& profile_id) {
+  static const CpuidCapsProfile k510 = make_5_10();
   static const CpuidCapsProfile k61 = make_6_1();
   static const CpuidCapsProfile k612 = make_6_12();
   static const CpuidCapsProfile k610 = unconfirmed(
@@ -274,6 +386,7 @@ const CpuidCapsProfile* cpuid_caps_for(const std::string& profile_id) {
     p.common = kCommon_7_3;
     return p;
   }();
+  if (profile_id == "5.10") return &k510;
   if (profile_id == "6.1") return &k61;
   if (profile_id == "6.12") return &k612;
   if (profile_id == "6.1.0") return &k610;

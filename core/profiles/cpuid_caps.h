@@ -65,6 +65,7 @@ enum class CapCond : std::uint8_t {
   nested,                   ///< kvm_intel.nested / kvm_amd.nested
   vmx_mpx,                  ///< kvm_mpx_supported(): both MPX VMX controls and MPX XCR0 state
   vmx_no_invpcid,           ///< !cpu_has_vmx_invpcid()
+  vmx_invpcid,              ///< 5.10: cpu_has_vmx_invpcid(), then check_and_set (boot_cpu_has)
   vmx_pt_host_guest,        ///< vmx_pt_mode_is_host_guest()
   vmx_pebs,                 ///< vmx_pebs_supported()
   no_enable_pmu,            ///< !enable_pmu
@@ -91,6 +92,13 @@ struct CapStep {
   const char* what;  ///< the kernel's feature name ("X2APIC")
 };
 
+/// Every bit of every word (the default of CpuidCapsProfile::leaf_mask).
+inline constexpr std::array<std::uint32_t, kCapWords> kAllBits = [] {
+  std::array<std::uint32_t, kCapWords> a{};
+  a.fill(~0u);
+  return a;
+}();
+
 /// One KVM version's kvm_cpu_caps recipe and the __do_cpuid_func limits that shape the answer.
 struct CpuidCapsProfile {
   const char* source = "";  ///< where it was read ("arch/x86/kvm/cpuid.c ... (6.1.192)")
@@ -99,20 +107,30 @@ struct CpuidCapsProfile {
   std::array<std::uint32_t, kCapWords> mask{};  ///< kvm_cpu_cap_mask F() bits per word
   /// kvm_cpu_cap_init_kvm_defined (KVM-only word: not ANDed with boot_cpu_data)
   std::array<bool, kCapWords> kvm_only{};
+  /// The word is never passed to kvm_cpu_cap_mask(): kvm_cpu_caps keeps boot_cpu_data's word
+  /// as kvm_set_cpu_caps() memcpy'd it (no F() mask, no AND with raw CPUID); `mask` is ~0 there.
+  std::array<bool, kCapWords> boot_only{};
+  /// __do_cpuid_func()'s own AND after cpuid_entry_override() (5.10's 0x80000021: "entry->eax
+  /// &= BIT(0) | BIT(2) | BIT(5) | BIT(6)"), applied after every step; ~0 where there is none.
+  std::array<std::uint32_t, kCapWords> leaf_mask = kAllBits;
   std::span<const CapStep> common;  ///< kvm_set_cpu_caps() after the masks
   std::span<const CapStep> vmx;     ///< vmx_set_cpu_caps()
   std::span<const CapStep> svm;     ///< svm_set_cpu_caps()
   std::uint32_t max_basic = 0;      ///< __do_cpuid_func(0): min(host, this)
   std::uint32_t max_extended = 0;   ///< __do_cpuid_func(0x80000000): min(host, this)
   std::uint32_t max_leaf7_subleaf = 0;  ///< case 7: min(eax, this)
+  /// 6.1, 6.12: case 0x80000000 raises the limit to 0x80000021 when the host has 0x8000001d
+  /// and KVM synthesizes LFENCE / NULL_SEL_CLR_BASE; 5.10.262 only takes min(host, 0x80000021).
+  bool synthesizes_8000_0021 = true;
   /// 6.12 kvm_get_filtered_xcr0(): XTILE_CFG is dropped with XTILE_DATA when the asking
   /// process has no AMX guest permission (6.1 drops only XTILE_DATA).
   bool xtilecfg_follows_xtiledata = false;
 };
 
 /// The recipe of a kernel profile (core/profiles/profiles.cc ids), nullptr while not modelled:
-/// 6.1 and 6.12 read from Debian's 6.1.192 and 6.12.117 sources; 6.1.0, 6.6, 6.8 and 7.3 carry
-/// the nearest read version's data marked unconfirmed; 4.19 and 5.x are not modelled.
+/// 5.10, 6.1 and 6.12 read from Debian's 5.10.262, 6.1.192 and 6.12.117 sources; 6.1.0, 6.6,
+/// 6.8 and 7.3 carry the nearest read version's data marked unconfirmed; 4.19, 5.10.7 (early
+/// 5.10.y, before the 0x80000021 and TSA backports) and 5.15 are not modelled (not read).
 const CpuidCapsProfile* cpuid_caps_for(const std::string& profile_id);
 
 }  // namespace kvmprobe

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End to end: `kvmprobe cpuid` (predicted KVM_GET_SUPPORTED_CPUID) against real KVM in QEMU
-# guests. For each kernel (6.1, 6.12; sid on EPYC) and -cpu model, one guest: before any kvm module is
-# loaded, `kvmprobe cpuid --json` and `kvmprobe snapshot`; then modprobe kvm_amd and
-# cpuid_oracle (tests/vm/oracle/cpuid_oracle.c: KVM_GET_SUPPORTED_CPUID, every entry).
+# guests. For each kernel (6.1, 6.12; 5.10 and sid on EPYC) and -cpu model, one guest: before
+# any kvm module is loaded, `kvmprobe cpuid --json` and `kvmprobe snapshot`; then modprobe
+# kvm_amd and cpuid_oracle (tests/vm/oracle/cpuid_oracle.c: KVM_GET_SUPPORTED_CPUID, every entry).
 # The host then asserts, register by register, that every modelled register (the list below,
 # written from the model's scope, not read from kvmprobe) equals KVM's answer, that the same
 # leaves are present, and that `kvmprobe cpuid --from` the guest's snapshot gives the same
@@ -35,6 +35,7 @@ fi
 
 # RUN KERNEL CPU LOADS. EPYC,-rdtscp: RDTSCP (0x80000001:EDX[27]) must vanish.
 MATRIX=(
+  "epyc-510         5.10 EPYC              yes"
   "epyc-61          6.1  EPYC              yes"
   "qemu64svm-61     6.1  qemu64,+svm       yes"
   "epycnordtscp-61  6.1  EPYC,-rdtscp      yes"

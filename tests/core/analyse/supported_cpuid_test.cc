@@ -3,8 +3,8 @@
 //   `modprobe kvm_amd`, and KVM's answer after it, from tests/vm/cpuid.test.sh), register by
 //   register;
 // - invariants read from the kernel source (arch/x86/kvm/cpuid.c kvm_set_cpu_caps(),
-//   vmx/vmx.c vmx_set_cpu_caps(), 6.1.192 and 6.12.117) over every Intel CPU with VMX in the
-//   shared libcpuid dumps.
+//   vmx/vmx.c vmx_set_cpu_caps(), 5.10.262, 6.1.192 and 6.12.117) over every Intel CPU with VMX
+//   in the shared libcpuid dumps, and 5.10's own __do_cpuid_func() limits.
 #include "core/analyse/supported_cpuid.h"
 
 #include <gtest/gtest.h>
@@ -122,7 +122,7 @@ TEST(SupportedCpuid, MatchesEveryRecordedKvmAnswer) {
     }
     ++cases;
   }
-  EXPECT_GE(cases, 6u) << "tests/data/cpuid holds 3 CPU models x 2 kernels";
+  EXPECT_GE(cases, 8u) << "tests/data/cpuid holds 3 CPU models x 6.1/6.12, EPYC on 5.10 and sid";
 }
 
 const CpuidFeature& feature(const char* n) {
@@ -134,13 +134,13 @@ const CpuidFeature& feature(const char* n) {
 }
 
 // Bits KVM reports although the host lacks them, per kvm_set_cpu_caps() / vmx_set_cpu_caps()
-// (6.1.192, 6.12.117): X2APIC, TSC_ADJUST, ARCH_CAPABILITIES (emulated), VMX (nested), UMIP
+// (5.10.262, 6.1.192, 6.12.117): X2APIC, TSC_ADJUST, ARCH_CAPABILITIES (emulated), VMX (nested), UMIP
 // (emulated with DESC exiting), SPEC_CTRL / INTEL_STIBP / SPEC_CTRL_SSBD and the AMD
 // 0x80000008 speculation bits (synthesized from the other vendor's bits), GBPAGES without TDP.
 const std::set<std::string> kKvmMaySynthesize = {
     "x2apic", "tsc-adjust", "arch-capabilities", "vmx", "umip", "spec-ctrl", "stibp", "ssbd",
     "ibpb", "ibrs", "amd-stibp", "amd-ssbd", "amd-no-ssb", "virt-ssbd", "pdpe1gb"};
-// Never in KVM_GET_SUPPORTED_CPUID of 6.1/6.12: outside every mask and never set.
+// Never in KVM_GET_SUPPORTED_CPUID of 5.10/6.1/6.12 on Intel: outside every mask, never set.
 const char* const kNever[] = {"hypervisor", "monitor", "ds-cpl", "smx", "est", "tm2", "xtpr",
                               "tsc-deadline", "svm", "dtes64", "ds", "ht", "tm", "pbe"};
 
@@ -157,7 +157,7 @@ TEST(SupportedCpuid, IntelCpusFromSharedDumpsKeepKvmsInvariants) {
     auto l1 = cpu.find_cpuid(1);
     if (!l0 || !l1 || l0->ebx != 0x756e6547 || ((l1->ecx >> 5) & 1u) == 0) continue;  // Intel, VMX
     SCOPED_TRACE(e.path().string());
-    for (const char* id : {"6.1", "6.12"}) {
+    for (const char* id : {"5.10", "6.1", "6.12"}) {
       SCOPED_TRACE(id);
       const KernelProfile& p = *find_profile(id);
       for (const char* nested : {"Y", "N"}) {
@@ -243,12 +243,84 @@ TEST(SupportedCpuid, AmdNestedOffHidesSvm) {
   EXPECT_FALSE(predict(*snap, p, {{"kvm_amd.nested", "0"}}).has(feature("svm")));
 }
 
+CpuidLeaf* find_leaf(Snapshot& snap, std::uint32_t leaf, std::uint32_t sub) {
+  for (auto& l : snap.cpus.front().cpuid)
+    if (l.leaf == leaf && l.subleaf == sub) return &l;
+  return nullptr;
+}
+
+const CpuidLeaf* find_leaf(const SupportedCpuid& s, std::uint32_t leaf, std::uint32_t sub) {
+  for (const auto& l : s.leaves)
+    if (l.leaf == leaf && l.subleaf == sub) return &l;
+  return nullptr;
+}
+
+// arch/x86/kvm/cpuid.c (5.10.262): case 0x80000000 is only "min(entry->eax, 0x80000021)" (6.1
+// synthesizes 0x80000021 for hosts with 0x8000001d), and case 0x80000021 passes boot_cpu_data's
+// word (never kvm_cpu_cap_mask()ed) through "entry->eax &= BIT(0) | BIT(2) | BIT(5) | BIT(6)",
+// which also drops the SRSO_NO that kvm_set_cpu_caps() set.
+TEST(SupportedCpuid, Kernel510PassesFourBitsOfAHostLeaf80000021) {
+  auto snap = collect::load_snapshot_file(testing::test_data("cpuid/epyc-510.snapshot.json").string());
+  ASSERT_TRUE(snap.ok());
+  const KernelProfile& k510 = *find_profile("5.10");
+  SupportedCpuid before = predict(*snap, k510);
+  ASSERT_TRUE(before.evaluated) << before.not_evaluated;
+  EXPECT_EQ(find_leaf(before, 0x80000021, 0), nullptr) << "host max 0x8000001e: no leaf on 5.10";
+  EXPECT_NE(find_leaf(predict(*snap, *find_profile("6.1")), 0x80000021, 0), nullptr)
+      << "6.1 synthesizes it (host has 0x8000001d)";
+
+  CpuidLeaf* ext = find_leaf(*snap, 0x80000000, 0);
+  ASSERT_NE(ext, nullptr);
+  ext->eax = 0x80000021;
+  // NO_NESTED_DATA_BP, LFENCE always serializing, NULL_SEL_CLR_BASE, AUTOIBRS (8), SRSO_NO (29).
+  const std::uint32_t host = (1u << 0) | (1u << 2) | (1u << 6) | (1u << 8) | (1u << 29);
+  snap->cpus.front().cpuid.push_back({0x80000021, 0, host, 0, 0, 0});
+  SupportedCpuid s = predict(*snap, k510);
+  ASSERT_TRUE(s.evaluated) << s.not_evaluated;
+  const CpuidLeaf* l = find_leaf(s, 0x80000021, 0);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->eax, (1u << 0) | (1u << 2) | (1u << 6));
+}
+
+// 5.10.262: svm_set_cpu_caps() "kvm_cpu_cap_check_and_set(X86_FEATURE_INVPCID)" (INVPCID is not
+// in kvm_set_cpu_caps()'s CPUID_7_0_EBX mask); F(PERFCTR_CORE) is in the CPUID_8000_0001_ECX mask
+// (6.1 sets it in svm_set_cpu_caps() under enable_pmu instead); case 7: "min(entry->eax, 1u)".
+TEST(SupportedCpuid, Kernel510AmdInvpcidPerfctrCoreAndLeaf7) {
+  auto snap = collect::load_snapshot_file(testing::test_data("cpuid/epyc-510.snapshot.json").string());
+  ASSERT_TRUE(snap.ok());
+  const KernelProfile& k510 = *find_profile("5.10");
+  EXPECT_FALSE(predict(*snap, k510).has(feature("invpcid"))) << "TCG's EPYC has no INVPCID";
+  EXPECT_FALSE(predict(*snap, k510).has(feature("perfctr-core"))) << "nor PERFCTR_CORE";
+  CpuidLeaf* l7 = find_leaf(*snap, 7, 0);
+  CpuidLeaf* l81 = find_leaf(*snap, 0x80000001, 0);
+  ASSERT_TRUE(l7 && l81);
+  l7->ebx |= 1u << 10;   // INVPCID
+  l7->eax = 2;           // subleaves up to 2
+  l81->ecx |= 1u << 23;  // PERFCTR_CORE
+  snap->cpus.front().cpuid.push_back({7, 1, 1u << 5, 0, 0, 0});  // AVX512_BF16
+  snap->cpus.front().cpuid.push_back({7, 2, 0, 0, 0, 0});
+  SupportedCpuid s = predict(*snap, k510);
+  ASSERT_TRUE(s.evaluated) << s.not_evaluated;
+  EXPECT_TRUE(s.has(feature("invpcid")));
+  EXPECT_TRUE(s.has(feature("perfctr-core")));
+  EXPECT_TRUE(s.has(feature("avx512-bf16")));
+  const CpuidLeaf* p7 = find_leaf(s, 7, 0);
+  ASSERT_NE(p7, nullptr);
+  EXPECT_EQ(p7->eax, 1u) << "5.10 reports 0x7.0 and 0x7.1 only";
+  EXPECT_EQ(find_leaf(s, 7, 2), nullptr);
+}
+
 TEST(SupportedCpuid, UnreadVersionsAreNotEvaluatedOrMarkedUnconfirmed) {
   auto snap = collect::load_snapshot_file(testing::test_data("cpuid/epyc-612.snapshot.json").string());
   ASSERT_TRUE(snap.ok());
-  SupportedCpuid old = predict(*snap, *find_profile("5.15"));
-  EXPECT_FALSE(old.evaluated);
-  EXPECT_NE(old.not_evaluated.find("5.15"), std::string::npos) << old.not_evaluated;
+  for (const char* id : {"4.19", "5.10.7", "5.15"}) {
+    SupportedCpuid old = predict(*snap, *find_profile(id));
+    EXPECT_FALSE(old.evaluated) << id;
+    EXPECT_NE(old.not_evaluated.find(id), std::string::npos) << old.not_evaluated;
+  }
+  SupportedCpuid s510 = predict(*snap, *find_profile("5.10"));
+  ASSERT_TRUE(s510.evaluated) << s510.not_evaluated;
+  for (const auto& u : s510.unknown) EXPECT_EQ(u.find("UNCONFIRMED"), std::string::npos) << u;
   SupportedCpuid s66 = predict(*snap, *find_profile("6.6"));
   ASSERT_TRUE(s66.evaluated);
   ASSERT_FALSE(s66.unknown.empty());
