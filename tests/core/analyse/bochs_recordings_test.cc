@@ -227,6 +227,10 @@ TEST_F(BochsRecordings, NestedVmxModelEqualsKvmsFeatureMsrs) {
     SCOPED_TRACE(r.name);
     Analyzer a(r.snap, profile_for(r.snap));
     NestedVmx n = nested_vmx(a.ctx());
+    if (!n.data) {  // a kernel whose nested MSRs are not transcribed (5.10, sid): says so
+      EXPECT_NE(n.missing.find("not modelled"), std::string::npos) << n.missing;
+      continue;
+    }
     ASSERT_TRUE(n.evaluated) << n.missing;
     EXPECT_EQ(kvm.size(), 18u);
     for (auto [index, value] : kvm) {
