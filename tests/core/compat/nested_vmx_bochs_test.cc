@@ -77,7 +77,9 @@ TEST_F(NestedVmxBochs, RefusedAsRealKvmRefused) {
   CompatReport to_sky = compat(side_of(snb_.snap, "snb61"), side_of(sky_.snap, "sky61"));
   EXPECT_TRUE(refused_vmx(to_sky).empty());
   for (const auto& m : to_snb.msrs) {
-    if (m.index == 0x48b) EXPECT_NE(m.reason.find("RDRAND_EXITING"), std::string::npos) << m.reason;
+    if (m.index == 0x48b) {
+      EXPECT_NE(m.reason.find("RDRAND_EXITING"), std::string::npos) << m.reason;
+    }
   }
 }
 
