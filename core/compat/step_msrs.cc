@@ -202,6 +202,9 @@ StepResult step_msrs(const SideFacts& src, const SideFacts& dst, const std::vect
                      named(rejected)));
     s.remedy = "keep these MSRs out of the moved state: give guests a CPU model without the features that own "
                "them (e.g. pmu=off for PMU counters), or run a destination kernel that lists them";
+    if (std::any_of(rejected.begin(), rejected.end(), [](const CompatMsr* m) { return m->index >= 0x480 && m->index <= 0x491; }))
+      s.remedy += "; for the VMX capability MSRs: give nested guests only the VMX features both hosts' KVM offer "
+                  "(QEMU names them vmx-*, e.g. -cpu ...,-vmx-rdrand-exit), or start them without vmx";
     return s;
   }
   if (!unknown.empty()) {
