@@ -23,33 +23,32 @@ ExitCode run_prometheus(const GlobalOptions& g) {
   return check_exit(r);
 }
 
+ExitCode run_check(const GlobalOptions& g, const CheckOptions& o) {
+  if (!o.diff_kernel.empty() && g.prometheus())
+    return report_error(g, make_error(ErrorKind::usage, "check --diff-kernel does not write --format prometheus",
+                                      "use --format json or text with --diff-kernel"));
+  if (!o.diff_kernel.empty()) return run_diff_kernel(g, o.diff_kernel);
+  if (g.prometheus()) return run_prometheus(g);
+  auto r = run_analysis(g);
+  if (!r) return report_error(g, r.error());
+  ExitCode code = check_exit(*r);
+  if (g.json_mode() != JsonMode::off) {
+    print_json(g, render::report_json(*r));
+  } else if (!g.quiet) {
+    fmt::print("{}", render::report_text(*r, g.text_style()));
+  } else if (code != ExitCode::ok) {
+    fmt::print(stderr, "kvmprobe: {}\n", r->verdict.reason);
+  }
+  return code;
+}
+
 }  // namespace
 
-void register_check(CLI::App& app, GlobalOptions& g, Runner& run) {
+void register_check(CLI::App& app, GlobalOptions& g, CheckOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("check", "walk KVM's init steps: would the vendor module load, is KVM usable now");
-  auto* diff_kernel = new std::string;
-  sub->add_option("--diff-kernel", *diff_kernel,
+  sub->add_option("--diff-kernel", o.diff_kernel,
                   "what changes when the host boots kernel NEW, and can guests move between old and new (exit as compat)");
-  sub->callback([&g, &run, diff_kernel] {
-    run = [&g, diff_kernel] {
-      if (!diff_kernel->empty() && g.prometheus())
-        return report_error(g, make_error(ErrorKind::usage, "check --diff-kernel does not write --format prometheus",
-                                          "use --format json or text with --diff-kernel"));
-      if (!diff_kernel->empty()) return run_diff_kernel(g, *diff_kernel);
-      if (g.prometheus()) return run_prometheus(g);
-      auto r = run_analysis(g);
-      if (!r) return report_error(g, r.error());
-      ExitCode code = check_exit(*r);
-      if (g.json_mode() != JsonMode::off) {
-        print_json(g, render::report_json(*r));
-      } else if (!g.quiet) {
-        fmt::print("{}", render::report_text(*r, g.text_style()));
-      } else if (code != ExitCode::ok) {
-        fmt::print(stderr, "kvmprobe: {}\n", r->verdict.reason);
-      }
-      return code;
-    };
-  });
+  sub->callback([&g, &o, &run] { run = [&g, &o] { return run_check(g, o); }; });
 }
 
 }  // namespace kvmprobe::cli

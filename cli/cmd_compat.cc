@@ -13,11 +13,6 @@
 namespace kvmprobe::cli {
 namespace {
 
-struct CompatOptions {
-  std::string src, dst, src_kernel, dst_kernel;
-  bool both = false;
-};
-
 bool is_host(const std::string& s) { return s == "-" || s == "host"; }
 
 /// The snapshot of one side: a file, or this host (collected once for both sides).
@@ -132,15 +127,14 @@ ExitCode run_diff_kernel(const GlobalOptions& g, const std::string& new_kernel) 
   return code;
 }
 
-void register_compat(CLI::App& app, GlobalOptions& g, Runner& run) {
-  auto* o = new CompatOptions;
+void register_compat(CLI::App& app, GlobalOptions& g, CompatOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("compat", "can a guest move from host SRC to host DST (migration, snapshot restore)");
-  sub->add_option("SRC", o->src, "source snapshot file, or - / host for this host")->required();
-  sub->add_option("DST", o->dst, "destination snapshot file, or - / host for this host")->required();
-  sub->add_option("--src-kernel", o->src_kernel, "model the source running kernel VER");
-  sub->add_option("--dst-kernel", o->dst_kernel, "model the destination running kernel VER");
-  sub->add_flag("--both", o->both, "check both directions (compat is not symmetric)");
-  sub->callback([&g, &run, o] { run = [&g, o] { return run_compat(g, *o); }; });
+  sub->add_option("SRC", o.src, "source snapshot file, or - / host for this host")->required();
+  sub->add_option("DST", o.dst, "destination snapshot file, or - / host for this host")->required();
+  sub->add_option("--src-kernel", o.src_kernel, "model the source running kernel VER");
+  sub->add_option("--dst-kernel", o.dst_kernel, "model the destination running kernel VER");
+  sub->add_flag("--both", o.both, "check both directions (compat is not symmetric)");
+  sub->callback([&g, &o, &run] { run = [&g, &o] { return run_compat(g, o); }; });
 }
 
 }  // namespace kvmprobe::cli

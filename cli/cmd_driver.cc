@@ -43,11 +43,11 @@ ExitCode run_status(const GlobalOptions& g) {
   return finish(g, render::driver_status_json(st), e, e ? ExitCode::cannot_tell : ExitCode::ok);
 }
 
-ExitCode run_load(const GlobalOptions& g, const std::string& ko, bool read_only) {
+ExitCode run_load(const GlobalOptions& g, const DriverLoadOptions& lo) {
   driver::SystemModuleSystem sys;
   driver::LoadOptions opt;
-  opt.search = ko_search(ko);
-  opt.read_only = read_only;
+  opt.search = ko_search(lo.ko);
+  opt.read_only = lo.read_only;
   auto o = driver::load_driver(sys, opt);
   if (!o) return report_error(g, o.error());
   if (o->failure) {
@@ -71,18 +71,16 @@ ExitCode run_unload(const GlobalOptions& g) {
 
 }  // namespace
 
-void register_driver(CLI::App& app, GlobalOptions& g, Runner& run) {
+void register_driver(CLI::App& app, GlobalOptions& g, DriverLoadOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("driver", "the companion kernel module /dev/kvmprobe: status, load, unload");
   sub->require_subcommand(1);
   auto* status = sub->add_subcommand("status", "is it loaded and usable; where is its .ko; what would block loading");
   status->callback([&g, &run] { run = [&g] { return run_status(g); }; });
 
   auto* load = sub->add_subcommand("load", "load kvmprobe.ko (as root); say why the kernel refused it");
-  auto* ko = new std::string;  // owned for the process lifetime, like the App
-  auto* read_only = new bool(false);
-  load->add_option("--ko", *ko, "the module file (default: $KVMPROBE_DRIVER_KO, DKMS, the build tree)");
-  load->add_flag("--read-only", *read_only, "load with allow_writes=0: the driver refuses every write");
-  load->callback([&g, &run, ko, read_only] { run = [&g, ko, read_only] { return run_load(g, *ko, *read_only); }; });
+  load->add_option("--ko", o.ko, "the module file (default: $KVMPROBE_DRIVER_KO, DKMS, the build tree)");
+  load->add_flag("--read-only", o.read_only, "load with allow_writes=0: the driver refuses every write");
+  load->callback([&g, &o, &run] { run = [&g, &o] { return run_load(g, o); }; });
 
   auto* unload = sub->add_subcommand("unload", "unload kvmprobe (as root)");
   unload->callback([&g, &run] { run = [&g] { return run_unload(g); }; });

@@ -10,12 +10,6 @@
 namespace kvmprobe::cli {
 namespace {
 
-struct EnableVmxOptions {
-  WriteOptions write;
-  bool no_lock = false, smx = false;
-  std::string cpus;
-};
-
 ExitCode run_enable_vmx(const GlobalOptions& g, const EnableVmxOptions& o) {
   provision::PlanOptions po;
   if (!o.cpus.empty()) {
@@ -65,18 +59,17 @@ ExitCode run_enable_vmx(const GlobalOptions& g, const EnableVmxOptions& o) {
 
 }  // namespace
 
-void register_enable_vmx(CLI::App& app, GlobalOptions& g, Runner& run) {
-  auto* o = new EnableVmxOptions;  // owned for the process lifetime, like the App
+void register_enable_vmx(CLI::App& app, GlobalOptions& g, EnableVmxOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("enable-vmx", "enable VMX (IA32_FEATURE_CONTROL) or SVM (VM_CR) on every CPU, "
                                                "all or nothing");
-  sub->add_flag("--dry-run", o->write.dry_run, "print the plan (CPU, old -> new) and write nothing");
-  sub->add_flag("--no-lock", o->no_lock, "leave IA32_FEATURE_CONTROL unlocked (the lock lasts until reset)");
-  sub->add_option("--cpus", o->cpus, "only these CPUs (e.g. 0-3,8); CPUs left out keep their state");
-  sub->add_flag("--smx", o->smx, "also enable VMX inside SMX (TXT) when the CPU has SMX");
-  sub->add_option("--journal", o->write.journal, "journal FILE for the old values (default " +
+  sub->add_flag("--dry-run", o.write.dry_run, "print the plan (CPU, old -> new) and write nothing");
+  sub->add_flag("--no-lock", o.no_lock, "leave IA32_FEATURE_CONTROL unlocked (the lock lasts until reset)");
+  sub->add_option("--cpus", o.cpus, "only these CPUs (e.g. 0-3,8); CPUs left out keep their state");
+  sub->add_flag("--smx", o.smx, "also enable VMX inside SMX (TXT) when the CPU has SMX");
+  sub->add_option("--journal", o.write.journal, "journal FILE for the old values (default " +
                                                      std::string(provision::kDefaultJournal) + ")");
-  sub->add_flag("-y,--yes", o->write.yes, "do not ask before writing (needed when stdin is not a terminal)");
-  sub->callback([&g, &run, o] { run = [&g, o] { return run_enable_vmx(g, *o); }; });
+  sub->add_flag("-y,--yes", o.write.yes, "do not ask before writing (needed when stdin is not a terminal)");
+  sub->callback([&g, &o, &run] { run = [&g, &o] { return run_enable_vmx(g, o); }; });
 }
 
 }  // namespace kvmprobe::cli

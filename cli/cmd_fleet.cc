@@ -15,11 +15,6 @@
 namespace kvmprobe::cli {
 namespace {
 
-struct FleetOptions {
-  std::vector<std::string> paths;
-  bool baseline = false;
-};
-
 /// The snapshot files named: a file as given, a directory's *.json sorted by name.
 std::vector<std::string> expand(const std::vector<std::string>& paths, std::vector<render::FleetInputError>& errors) {
   namespace fs = std::filesystem;
@@ -77,12 +72,11 @@ ExitCode run_fleet(const GlobalOptions& g, const FleetOptions& o) {
 
 }  // namespace
 
-void register_fleet(CLI::App& app, GlobalOptions& g, Runner& run) {
-  auto* o = new FleetOptions;
+void register_fleet(CLI::App& app, GlobalOptions& g, FleetOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("fleet", "group snapshots into migration pools: baselines, one-way moves, splits");
-  sub->add_option("PATH", o->paths, "snapshot files, or directories of *.json snapshots")->required();
-  sub->add_flag("--baseline", o->baseline, "print only each pool's common baseline");
-  sub->callback([&g, &run, o] { run = [&g, o] { return run_fleet(g, *o); }; });
+  sub->add_option("PATH", o.paths, "snapshot files, or directories of *.json snapshots")->required();
+  sub->add_flag("--baseline", o.baseline, "print only each pool's common baseline");
+  sub->callback([&g, &o, &run] { run = [&g, &o] { return run_fleet(g, o); }; });
 }
 
 }  // namespace kvmprobe::cli

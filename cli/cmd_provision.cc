@@ -11,11 +11,6 @@
 namespace kvmprobe::cli {
 namespace {
 
-struct ProvisionOptions {
-  WriteOptions write;
-  std::string profile;
-};
-
 /// The exit code of the expectations: 17 when one is unmet, 13 when one is unknown.
 ExitCode expectations_exit(const std::vector<provision::ExpectationResult>& r) {
   bool unknown = false;
@@ -84,16 +79,15 @@ ExitCode run_provision(const GlobalOptions& g, const ProvisionOptions& o) {
 
 }  // namespace
 
-void register_provision(CLI::App& app, GlobalOptions& g, Runner& run) {
-  auto* o = new ProvisionOptions;  // owned for the process lifetime, like the App
+void register_provision(CLI::App& app, GlobalOptions& g, ProvisionOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("provision", "reach the VMX/SVM state of a profile (docs/provision-profile.md), "
                                               "then check its expectations");
-  sub->add_option("--profile", o->profile, "the profile FILE (JSON)")->required();
-  sub->add_flag("--dry-run", o->write.dry_run, "print the plan and the expectations now; write nothing");
-  sub->add_option("--journal", o->write.journal, "journal FILE for the old values (default " +
+  sub->add_option("--profile", o.profile, "the profile FILE (JSON)")->required();
+  sub->add_flag("--dry-run", o.write.dry_run, "print the plan and the expectations now; write nothing");
+  sub->add_option("--journal", o.write.journal, "journal FILE for the old values (default " +
                                                      std::string(provision::kDefaultJournal) + ")");
-  sub->add_flag("-y,--yes", o->write.yes, "do not ask before writing (needed when stdin is not a terminal)");
-  sub->callback([&g, &run, o] { run = [&g, o] { return run_provision(g, *o); }; });
+  sub->add_flag("-y,--yes", o.write.yes, "do not ask before writing (needed when stdin is not a terminal)");
+  sub->callback([&g, &o, &run] { run = [&g, &o] { return run_provision(g, o); }; });
 }
 
 }  // namespace kvmprobe::cli

@@ -11,12 +11,7 @@
 namespace kvmprobe::cli {
 namespace {
 
-struct RestoreOptions {
-  std::string journal = provision::kDefaultJournal;
-  bool dry_run = false;
-};
-
-ExitCode run_restore(const GlobalOptions& g, const RestoreOptions& o, bool journal_given) {
+ExitCode run_restore(const GlobalOptions& g, const RestoreOptions& o) {
   if (auto e = require_root("restore")) return report_error_code(g, *e, ExitCode::not_permitted);
   // One writing run at a time, from reading the journal to its "end" line (not for --dry-run,
   // which writes nothing).
@@ -36,7 +31,7 @@ ExitCode run_restore(const GlobalOptions& g, const RestoreOptions& o, bool journ
     return ExitCode::ok;
   };
   if (!contents) {
-    if (contents.error().kind == ErrorKind::missing && !journal_given) return nothing(contents.error().detail);
+    if (contents.error().kind == ErrorKind::missing && !o.journal_given) return nothing(contents.error().detail);
     return report_error(g, contents.error());
   }
   for (const auto& p : contents->problems) fmt::print(stderr, "kvmprobe: warning: journal {}: {}\n", o.journal, p);
@@ -81,14 +76,16 @@ ExitCode run_restore(const GlobalOptions& g, const RestoreOptions& o, bool journ
 
 }  // namespace
 
-void register_restore(CLI::App& app, GlobalOptions& g, Runner& run) {
-  auto* o = new RestoreOptions;  // owned for the process lifetime, like the App
+void register_restore(CLI::App& app, GlobalOptions& g, RestoreOptions& o, Runner& run) {
   auto* sub = app.add_subcommand("restore", "put back the MSR values the last enable-vmx/provision run found, "
                                             "where still unlocked");
-  auto* j = sub->add_option("--journal", o->journal, "the journal FILE (default " +
+  auto* j = sub->add_option("--journal", o.journal, "the journal FILE (default " +
                                                          std::string(provision::kDefaultJournal) + ")");
-  sub->add_flag("--dry-run", o->dry_run, "say what would be restored; write nothing");
-  sub->callback([&g, &run, o, j] { run = [&g, o, given = j->count() > 0] { return run_restore(g, *o, given); }; });
+  sub->add_flag("--dry-run", o.dry_run, "say what would be restored; write nothing");
+  sub->callback([&g, &o, &run, j] {
+    o.journal_given = j->count() > 0;
+    run = [&g, &o] { return run_restore(g, o); };
+  });
 }
 
 }  // namespace kvmprobe::cli

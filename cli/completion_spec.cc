@@ -1,40 +1,30 @@
 #include "cli/completion_spec.h"
 
-#include <sstream>
-
+#include "cli/choices.h"
 #include "core/profiles/profiles.h"
 
 namespace kvmprobe::cli {
 namespace {
 
-/// The accepted values, from a validator's description: IsMember describes itself as
-/// "{a,b,c}", CheckedTransformer as "value in {a->x,b->y} OR {x,y}" (CLI/Validators.hpp, 2.1).
-std::vector<std::string> validator_values(std::string desc) {
-  if (desc.rfind("value in ", 0) == 0) desc = desc.substr(9);
-  if (desc.empty() || desc.front() != '{' || desc.find('}') == std::string::npos) return {};
-  std::string body = desc.substr(1, desc.find('}') - 1);
-  std::vector<std::string> out;
-  std::stringstream in(body);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item.substr(0, item.find("->")));
-  return out;
-}
+/// Option groups are nameless subcommands; their options belong to the command they sit in.
+bool is_option_group(const CLI::App* a) { return a->get_name().empty(); }
 
-std::vector<std::string> accepted_values(CLI::Option* o) {
-  for (int i = 0;; ++i) {
-    CLI::Validator* v = nullptr;
-    try {
-      v = o->get_validator(i);
-    } catch (const CLI::OptionNotFound&) {
-      return {};
-    }
-    if (auto values = validator_values(v->get_description()); !values.empty()) return values;
-  }
-}
-
-/// The visible options of `app`; sets `takes_files` when it has positional arguments.
+/// The visible options of `app` and of its option groups; sets `takes_files` when it has
+/// positional arguments. An option of a group that takes at most one ("exactly one dump")
+/// excludes the group's other options.
 std::vector<render::CompletionOption> options_of(CLI::App& app, bool& takes_files) {
   std::vector<render::CompletionOption> out;
+  for (CLI::App* group : app.get_subcommands(is_option_group)) {
+    auto opts = options_of(*group, takes_files);
+    if (group->get_require_option_max() == 1)
+      for (auto& o : opts)
+        for (const auto& other : opts)
+          if (&other != &o) o.excludes.insert(o.excludes.end(), other.names.begin(), other.names.end());
+    out.insert(out.end(), opts.begin(), opts.end());
+  }
+  const bool group = is_option_group(&app);
   for (CLI::Option* o : app.get_options([](CLI::Option* o) { return !o->get_group().empty(); })) {
+    if (group && o == app.get_help_ptr()) continue;  // a group's copy of the command's --help
     if (o->get_positional()) {
       takes_files = true;
       continue;
@@ -46,7 +36,7 @@ std::vector<render::CompletionOption> options_of(CLI::App& app, bool& takes_file
     c.takes_value = o->get_expected_max() > 0 && o->get_type_size_max() > 0;
     c.value_optional = c.takes_value && o->get_expected_min() == 0;
     c.repeatable = o->get_expected_max() > 1 || o->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
-    if (c.takes_value) c.values = accepted_values(o);
+    if (c.takes_value) c.values = choice_words(o);
     // A kernel to model (--kernel, --diff-kernel, --src-kernel): any release is accepted; the
     // modelled versions are what to offer.
     const auto& l = o->get_lnames();
@@ -66,7 +56,7 @@ render::CompletionCommand command_of(CLI::App* sub) {
   c.name = sub->get_name();
   c.help = sub->get_description();
   c.options = options_of(*sub, c.takes_files);
-  for (CLI::App* s : sub->get_subcommands([](CLI::App* a) { return !a->get_group().empty(); }))
+  for (CLI::App* s : sub->get_subcommands([](CLI::App* a) { return !a->get_group().empty() && !is_option_group(a); }))
     c.subcommands.push_back(command_of(s));
   return c;
 }
@@ -78,7 +68,7 @@ render::CompletionSpec completion_spec(CLI::App& app) {
   spec.program = app.get_name();
   bool unused = false;
   spec.global = options_of(app, unused);
-  for (CLI::App* s : app.get_subcommands([](CLI::App* a) { return !a->get_group().empty(); }))
+  for (CLI::App* s : app.get_subcommands([](CLI::App* a) { return !a->get_group().empty() && !is_option_group(a); }))
     spec.commands.push_back(command_of(s));
   return spec;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/choices.h"
 #include "core/analyse/params.h"
 #include "core/collect/collect.h"
 #include "core/collect/snapshot_json.h"
@@ -9,41 +10,40 @@
 namespace kvmprobe::cli {
 
 JsonMode GlobalOptions::json_mode() const {
-  if (json == "short") return JsonMode::short_;
-  if (json == "pretty" || json_flag || (json == "off" && format == OutputFormat::json)) return JsonMode::pretty;
+  if (json == JsonMode::short_) return JsonMode::short_;
+  if (json == JsonMode::pretty || json_flag || format == OutputFormat::json) return JsonMode::pretty;
   return JsonMode::off;
 }
 
 render::TextStyle GlobalOptions::text_style() const {
   render::TextStyle st;
-  ColorWhen when = color == "always" ? ColorWhen::always : color == "never" ? ColorWhen::never : ColorWhen::automatic;
-  st.color = decide_color(when, json_mode());
+  st.color = decide_color(color, json_mode());
   st.legend = !no_legend;
   st.verbose = verbose;
   return st;
 }
 
 void add_global_options(CLI::App& app, GlobalOptions& o) {
-  auto* json = app.add_option("--json", o.json, "JSON output: pretty, short or off (a bare --json means pretty)")
-      ->expected(0, 1)
-      ->default_str("pretty")
-      ->check(CLI::IsMember({"pretty", "short", "off"}));
+  auto* json = choices(app.add_option("--json", o.json, "JSON output: pretty, short or off (a bare --json means pretty)")
+                           ->expected(0, 1)
+                           ->default_str("pretty"),
+                       Choices<JsonMode>{{"pretty", JsonMode::pretty}, {"short", JsonMode::short_}, {"off", JsonMode::off}});
   auto* json_flag = app.add_flag("-j", o.json_flag, "same as --json=pretty");
-  const std::map<std::string, OutputFormat> formats{
-      {"text", OutputFormat::text}, {"json", OutputFormat::json}, {"prometheus", OutputFormat::prometheus}};
-  app.add_option("--format", o.format, "output format: text, json or prometheus (node_exporter textfile; check, compat, fleet)")
-      ->transform(CLI::CheckedTransformer(formats))
+  choices(app.add_option("--format", o.format, "output format: text, json or prometheus (node_exporter textfile; check, compat, fleet)"),
+          Choices<OutputFormat>{{"text", OutputFormat::text}, {"json", OutputFormat::json}, {"prometheus", OutputFormat::prometheus}})
       ->excludes(json)
       ->excludes(json_flag);
-  app.add_option("--color", o.color, "colour: auto, always or never")->check(CLI::IsMember({"auto", "always", "never"}));
+  choices(app.add_option("--color", o.color, "colour: auto, always or never"),
+          Choices<ColorWhen>{{"auto", ColorWhen::automatic}, {"always", ColorWhen::always}, {"never", ColorWhen::never}});
   app.add_flag("-q,--quiet", o.quiet, "print nothing on success; failures still print one line");
   app.add_flag("--no-legend", o.no_legend, "no headers or closing hints in text output");
   app.add_flag("-v,--verbose", o.verbose, "show every evidence row");
   app.add_option("--from", o.from, "analyse a recorded snapshot FILE (- for stdin) instead of this host");
   app.add_option("--kernel", o.kernel, "model this kernel version (default: the snapshot's kernel)");
   app.add_option("--param", o.params, "module parameter override, e.g. kvm_amd.nested=0 (repeatable)");
-  app.add_option("--backend", o.backend, "MSR access: auto, driver, msr or none")
-      ->check(CLI::IsMember({"auto", "driver", "msr", "none"}));
+  using B = collect::CollectOptions::Backend;
+  choices(app.add_option("--backend", o.backend, "MSR access: auto, driver, msr or none"),
+          Choices<B>{{"auto", B::automatic}, {"driver", B::driver}, {"msr", B::msr}, {"none", B::none}});
   app.add_flag("--no-load-msr", o.no_load_msr, "do not modprobe msr when /dev/cpu/0/msr is missing");
 }
 
@@ -65,8 +65,7 @@ Result<Snapshot> obtain_snapshot(const GlobalOptions& o) {
   }
   collect::CollectOptions c;
   c.load_msr_module = !o.no_load_msr;
-  using B = collect::CollectOptions::Backend;
-  c.backend = o.backend == "driver" ? B::driver : o.backend == "msr" ? B::msr : o.backend == "none" ? B::none : B::automatic;
+  c.backend = o.backend;
   return collect::collect(c);
 }
 

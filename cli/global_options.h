@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/terminal.h"
+#include "core/collect/collect.h"
 #include "core/model/snapshot.h"
 #include "core/profiles/profiles.h"
 #include "core/render/render.h"
@@ -21,16 +22,16 @@ enum class OutputFormat { text, json, prometheus };
 
 struct GlobalOptions {
   OutputFormat format = OutputFormat::text;  ///< --format text|json|prometheus
-  std::string json = "off";          ///< --json[=pretty|short|off]
+  JsonMode json = JsonMode::off;     ///< --json[=pretty|short|off]
   bool json_flag = false;            ///< -j
-  std::string color = "auto";        ///< --color
+  ColorWhen color = ColorWhen::automatic;  ///< --color auto|always|never
   bool quiet = false;                ///< -q
   bool no_legend = false;            ///< --no-legend
   bool verbose = false;              ///< -v: every evidence row
   std::string from;                  ///< --from FILE: analyse a recorded snapshot
   std::string kernel;                ///< --kernel VER
   std::vector<std::string> params;   ///< --param kvm_amd.nested=0
-  std::string backend = "auto";      ///< --backend auto|driver|msr|none
+  collect::CollectOptions::Backend backend = collect::CollectOptions::Backend::automatic;  ///< --backend auto|driver|msr|none
   bool no_load_msr = false;          ///< --no-load-msr
 
   /// --json/-j, or --format json (pretty); off otherwise.

@@ -74,24 +74,25 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   GlobalOptions opts;
+  CommandOptions cmd;  // every command's options, alive until run() returns
   Runner run;
   add_global_options(app, opts);
-  register_check(app, opts, run);
-  register_snapshot(app, opts, run);
-  register_import(app, opts, run);
+  register_check(app, opts, cmd.check, run);
+  register_snapshot(app, opts, cmd.snapshot, run);
+  register_import(app, opts, cmd.import, run);
   register_xcr0(app, opts, run);
-  register_tsc(app, opts, run);
+  register_tsc(app, opts, cmd.tsc, run);
   register_vmx_caps(app, opts, run);
   register_profiles(app, opts, run);
-  register_msrs(app, opts, run);
-  register_enable_vmx(app, opts, run);
-  register_provision(app, opts, run);
-  register_restore(app, opts, run);
-  register_driver(app, opts, run);
-  register_cpuid(app, opts, run);
-  register_compat(app, opts, run);
-  register_fleet(app, opts, run);
-  register_completion(app, opts, run);
+  register_msrs(app, opts, cmd.msrs, run);
+  register_enable_vmx(app, opts, cmd.enable_vmx, run);
+  register_provision(app, opts, cmd.provision, run);
+  register_restore(app, opts, cmd.restore, run);
+  register_driver(app, opts, cmd.driver_load, run);
+  register_cpuid(app, opts, cmd.cpuid, run);
+  register_compat(app, opts, cmd.compat, run);
+  register_fleet(app, opts, cmd.fleet, run);
+  register_completion(app, opts, cmd.completion, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

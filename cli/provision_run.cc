@@ -43,11 +43,14 @@ Result<Planned> plan_for(const GlobalOptions& g, const WriteOptions& w, const pr
 }
 
 Result<provision::WriteBackend> write_backend(const GlobalOptions& g) {
-  if (g.backend == "none")
-    return make_error(ErrorKind::usage, "--backend none cannot write MSRs", "use auto, driver or msr");
-  return g.backend == "driver" ? provision::WriteBackend::driver
-         : g.backend == "msr"  ? provision::WriteBackend::msr
-                               : provision::WriteBackend::automatic;
+  using B = collect::CollectOptions::Backend;
+  switch (g.backend) {
+    case B::none: return make_error(ErrorKind::usage, "--backend none cannot write MSRs", "use auto, driver or msr");
+    case B::driver: return provision::WriteBackend::driver;
+    case B::msr: return provision::WriteBackend::msr;
+    case B::automatic: break;
+  }
+  return provision::WriteBackend::automatic;
 }
 
 std::optional<Error> confirm(const WriteOptions& w, const provision::Plan& plan) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/global_options.h"
+#include "cli/options.h"
 #include "cli/write_exit.h"
 #include "core/provision/apply.h"
 #include "core/provision/journal.h"
@@ -14,13 +15,6 @@
 #include "core/provision/writers.h"
 
 namespace kvmprobe::cli {
-
-/// Options of the write commands.
-struct WriteOptions {
-  bool dry_run = false;                               ///< plan only
-  bool yes = false;                                   ///< do not ask before writing
-  std::string journal = provision::kDefaultJournal;   ///< --journal PATH
-};
 
 /// A plan and what it was made from.
 struct Planned {

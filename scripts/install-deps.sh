@@ -18,6 +18,9 @@ fuzz=(clang-14 libclang-rt-14-dev util-linux)
 ops=(prometheus zsh fish python3-jsonschema)
 # ImportDump.CpuidToolSaveOutputOfThisHostImports: libcpuid's own cpuid_tool; cli/man.test.sh: groff
 ops+=(cpuidtool groff-base)
+# tests/packaging/ansible.test.sh: the Ansible collection (ansible-core 2.14); deb.test.sh: the
+# packages (packaging/build-deb.sh), lintian, a debootstrap chroot (tests/packaging/README.md)
+ops+=(ansible git debhelper dh-dkms dpkg-dev lintian)   # debootstrap: in vm above
 pkgs=("${build[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${vm[@]}" "${fuzz[@]}" "${ops[@]}")
 missing=()

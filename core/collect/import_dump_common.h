@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,8 +80,16 @@ inline void skip_blanks(std::string_view s, std::size_t& pos) {
 /// Parses the AIDA64-family dump (import_aida64.cc).
 Result<DumpContent> parse_aida64(std::string_view text);
 
-/// Parses libcpuid's raw format (import_libcpuid.cc).
+/// Parses libcpuid's raw format (import_libcpuid.cc): through libcpuid where that is lossless,
+/// else by hand.
 Result<DumpContent> parse_libcpuid(std::string_view text);
+
+/// libcpuid's cpuid_deserialize_all_raw_data() of \a text; nullopt when that would lose or
+/// change anything (its re-serialization differs from the dump's rows) or cannot run.
+std::optional<Result<DumpContent>> parse_libcpuid_with_libcpuid(std::string_view text);
+
+/// The hand parser, for the dumps libcpuid cannot read losslessly.
+Result<DumpContent> parse_libcpuid_by_hand(std::string_view text);
 
 /// Whether \a line is an AIDA64-style CPUID register line (`CPUID 00000001: ...`).
 bool is_cpuid_register_line(std::string_view line);

@@ -11,7 +11,24 @@
 // here (a live collector never records them). libcpuid's InstLatX64 converter writes
 // "ffffffff ffffffff ffffffff ffffffff" for rows the source lacked: those are dropped too.
 // Single-CPU files (libcpuid's tests) have no "Logical CPU" header.
+//
+// Who reads it: libcpuid itself, cpuid_deserialize_all_raw_data(), whenever that loses nothing.
+// Its cpu_raw_data_t has fixed tables (32 basic and 32 extended leaves, 8 rows of leaf 4, 4 of
+// 0xB, 0x12, 0x14 and 0x8000001D; libcpuid_constants.h, 0.6.2) and cannot tell a row the file
+// lacks from a row of zeros (older cpuid_tool versions wrote 4 rows of leaf 4 and no 0x12/0x14
+// tables). So a dump is taken from libcpuid when every row of it comes back, to the letter,
+// from libcpuid's own cpuid_serialize_all_raw_data() of what it read, and only the rows the
+// dump has (by their name[i] key) are used. The others keep the parser below: rows beyond the
+// tables (more than 8 cache levels), 0.7's amd_fn80000026h, lines libcpuid does not know, and
+// files libcpuid numbers differently. How many of the shared dumps take each path:
+// tests/core/collect/import_libcpuid_test.cc.
+#include <libcpuid.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <optional>
+#include <set>
 
 #include "core/collect/import_dump_common.h"
 
@@ -57,6 +74,64 @@ std::optional<Row> row_for(std::string_view name, std::uint32_t index) {
 }
 
 enum class LineKind { ok, unknown_key, malformed };
+
+/// Collects rows in file order into CPUs, with the rules both readers share: a subleaf table
+/// row wins over basic_cpuid/ext_cpuid for the same (leaf, subleaf), all-ffffffff rows are
+/// "missing", and the limits of import_dump_common.h hold.
+class RowSink {
+ public:
+  void start_cpu() { new_cpu_ = true; }
+
+  /// False (error() set) when a limit is passed.
+  bool add(const Row& row) {
+    if (row.regs[0] == 0xffffffffu && row.regs[1] == 0xffffffffu && row.regs[2] == 0xffffffffu &&
+        row.regs[3] == 0xffffffffu) {
+      ++missing_;
+      return true;
+    }
+    if (content_.cpus.empty() || new_cpu_) {
+      if (content_.cpus.size() >= kMaxCpus) {
+        error_ = make_error(ErrorKind::bad_input, "dump has more than 8192 logical CPUs");
+        return false;
+      }
+      content_.cpus.emplace_back().label = static_cast<long>(content_.cpus.size() - 1);
+      from_table_.clear();
+      new_cpu_ = false;
+    }
+    DumpCpu& cpu = content_.cpus.back();
+    std::pair<std::uint32_t, std::uint32_t> key{row.leaf, row.subleaf};
+    // basic_cpuid[4] and intel_fn4[0] are both CPUID(4, 0); the subleaf table wins.
+    auto t = from_table_.find(key);
+    if (t != from_table_.end() && t->second && !row.from_table) return true;
+    from_table_[key] = row.from_table;
+    auto [it, inserted] = cpu.leaves.insert_or_assign(
+        key, CpuidLeaf{row.leaf, row.subleaf, row.regs[0], row.regs[1], row.regs[2], row.regs[3]});
+    (void)it;
+    if (inserted && ++total_leaves_ > kMaxTotalLeaves) {
+      error_ = make_error(ErrorKind::bad_input, "dump has more than " + std::to_string(kMaxTotalLeaves) +
+                                                    " CPUID leaves in all");
+      return false;
+    }
+    if (cpu.leaves.size() > kMaxLeavesPerCpu) {
+      error_ = make_error(ErrorKind::bad_input, "logical CPU " + std::to_string(content_.cpus.size() - 1) +
+                                                    " has more than 4096 CPUID leaves");
+      return false;
+    }
+    return true;
+  }
+
+  const std::optional<Error>& error() const { return error_; }
+
+  /// The CPUs, rows past the maximum leaf dropped, and the notes.
+  DumpContent finish(const std::string& version, std::size_t not_understood, std::size_t first_bad);
+
+ private:
+  DumpContent content_;
+  std::map<std::pair<std::uint32_t, std::uint32_t>, bool> from_table_;  // current CPU
+  std::size_t missing_ = 0, total_leaves_ = 0;
+  bool new_cpu_ = false;
+  std::optional<Error> error_;
+};
 
 /// Parses `name[i]=eax ebx ecx edx`.
 LineKind parse_row(std::string_view s, Row& out) {
@@ -111,24 +186,169 @@ std::size_t drop_past_max_leaf(DumpCpu& cpu) {
   return dropped;
 }
 
+DumpContent RowSink::finish(const std::string& version, std::size_t not_understood, std::size_t first_bad) {
+  std::size_t dropped = 0;
+  for (auto& cpu : content_.cpus) dropped += drop_past_max_leaf(cpu);
+  content_.flavour = version.empty() ? "libcpuid" : "libcpuid " + version;
+  for (char& c : content_.flavour)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  content_.notes.push_back(
+      "the libcpuid format records leaves 0-0x1F and 0x80000000-0x8000001F, subleaf 0 only except "
+      "leaves 4, 0xB, 0x12, 0x14 and 0x8000001D: CPUID (7,1), (0xD,n>=1), (0x1F,n>=1), leaves 0x20+, "
+      "0x40000000+ and 0x80000020+ are missing, not zero");
+  if (dropped)
+    content_.notes.push_back("dropped " + std::to_string(dropped) +
+                             " rows past the maximum CPUID leaf (libcpuid writes fixed-size tables)");
+  if (missing_)
+    content_.notes.push_back("dropped " + std::to_string(missing_) + " rows marked missing (all registers ffffffff)");
+  if (not_understood)
+    content_.notes.push_back("skipped " + std::to_string(not_understood) + " lines not understood (first at line " +
+                             std::to_string(first_bad) + ")");
+  return std::move(content_);
+}
+
+bool is_cpu_header(std::string_view line) {
+  return !line.empty() && line.front() == '_' && line.find("Logical CPU #") != std::string_view::npos;
+}
+
+/// The dump's rows as "cpu:row" lines (a row before any header is CPU 0's), their
+/// "cpu:name[i]" keys, and its version; nullopt when a line is neither a row, a header nor
+/// the version.
+struct Canonical {
+  std::vector<std::string> rows;
+  std::set<std::string> keys;
+  std::string version;
+};
+std::optional<Canonical> canonical_rows(std::string_view text) {
+  Canonical c;
+  long cpu = -1;
+  bool ok = true;
+  for_each_line(text, [&](std::string_view line, std::size_t) {
+    if (line.empty()) return true;
+    if (line.substr(0, 8) == "version=") {
+      c.version = std::string(line.substr(8, 16));
+      return true;
+    }
+    if (is_cpu_header(line)) {
+      ++cpu;
+      return true;
+    }
+    if (line.find("]=") == std::string_view::npos) return ok = false;
+    std::string prefix = std::to_string(cpu < 0 ? 0 : cpu) + ":";
+    c.rows.push_back(prefix + std::string(line));
+    c.keys.insert(prefix + std::string(line.substr(0, line.find("]=") + 1)));
+    if (cpu < 0) cpu = 0;
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  return c;
+}
+
+/// An in-memory file with \a text, and the path libcpuid's fopen() opens it by.
+class MemFile {
+ public:
+  MemFile() : fd_(::memfd_create("kvmprobe-libcpuid", MFD_CLOEXEC)) {}
+  MemFile(const MemFile&) = delete;
+  MemFile& operator=(const MemFile&) = delete;
+  ~MemFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+  bool write(std::string_view text) {
+    while (!text.empty()) {
+      ssize_t n = ::write(fd_, text.data(), text.size());
+      if (n <= 0) return false;
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  std::string read() const {
+    std::string out;
+    char buf[1 << 16];
+    for (off_t at = 0;;) {
+      ssize_t n = ::pread(fd_, buf, sizeof buf, at);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<std::size_t>(n));
+      at += n;
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+/// libcpuid's deserializer warns on stderr; its warnings only mean "not lossless" here.
+void no_warning(const char*) {}
+
+/// Frees the array libcpuid filled.
+struct RawArray {
+  cpu_raw_data_array_t a{};
+  ~RawArray() { cpuid_free_raw_data_array(&a); }
+};
+
 }  // namespace
 
-Result<DumpContent> parse_libcpuid(std::string_view text) {
-  DumpContent content;
-  std::map<std::pair<std::uint32_t, std::uint32_t>, bool> from_table;  // current CPU
-  std::string version;
-  std::size_t unknown = 0, malformed = 0, first_bad = 0, missing = 0, total_leaves = 0;
-  bool new_cpu = false;
-  std::optional<Error> error;
+std::optional<Result<DumpContent>> parse_libcpuid_with_libcpuid(std::string_view text) {
+  auto canon = canonical_rows(text);
+  if (!canon || canon->rows.empty()) return std::nullopt;
+  MemFile in, out;
+  if (!in.ok() || !out.ok() || !in.write(text)) return std::nullopt;  // no memfd or /proc: the hand parser
+  RawArray raw;
+  libcpuid_warn_fn_t old = cpuid_set_warn_function(no_warning);
+  int rc = cpuid_deserialize_all_raw_data(&raw.a, in.path().c_str());
+  if (rc == 0 && raw.a.num_raw > 0) rc = cpuid_serialize_all_raw_data(&raw.a, out.path().c_str());
+  cpuid_set_warn_function(old);
+  if (rc != 0 || raw.a.num_raw == 0) return std::nullopt;
+  // Lossless when every row of the dump comes back from libcpuid to the letter.
+  auto back = canonical_rows(out.read());
+  if (!back) return std::nullopt;
+  std::set<std::string> written(back->rows.begin(), back->rows.end());
+  for (const auto& row : canon->rows)
+    if (!written.count(row)) return std::nullopt;
 
+  RowSink sink;
+  for (logical_cpu_t i = 0; i < raw.a.num_raw; ++i) {
+    const cpu_raw_data_t& r = raw.a.raw[i];
+    sink.start_cpu();
+    // The order cpuid_serialize_all_raw_data() writes, which is the dump's own (checked above).
+    auto add = [&](const std::uint32_t (*table)[NUM_REGS], int rows, const char* name, std::uint32_t leaf,
+                   bool subleaves) {
+      for (int k = 0; k < rows; ++k) {
+        if (!canon->keys.count(std::to_string(i) + ":" + name + "[" + std::to_string(k) + "]")) continue;
+        Row row;
+        row.leaf = subleaves ? leaf : leaf + static_cast<std::uint32_t>(k);
+        row.subleaf = subleaves ? static_cast<std::uint32_t>(k) : 0;
+        row.from_table = subleaves;
+        for (int reg = 0; reg < 4; ++reg) row.regs[reg] = table[k][reg];
+        if (!sink.add(row)) return false;
+      }
+      return true;
+    };
+    bool ok = add(r.basic_cpuid, MAX_CPUID_LEVEL, "basic_cpuid", 0, false) &&
+              add(r.ext_cpuid, MAX_EXT_CPUID_LEVEL, "ext_cpuid", 0x80000000u, false) &&
+              add(r.intel_fn4, MAX_INTELFN4_LEVEL, "intel_fn4", 4, true) &&
+              add(r.intel_fn11, MAX_INTELFN11_LEVEL, "intel_fn11", 0xb, true) &&
+              add(r.intel_fn12h, MAX_INTELFN12H_LEVEL, "intel_fn12h", 0x12, true) &&
+              add(r.intel_fn14h, MAX_INTELFN14H_LEVEL, "intel_fn14h", 0x14, true) &&
+              add(r.amd_fn8000001dh, MAX_AMDFN8000001DH_LEVEL, "amd_fn8000001dh", 0x8000001du, true);
+    if (!ok) return Result<DumpContent>(*sink.error());
+  }
+  return Result<DumpContent>(sink.finish(canon->version, 0, 0));
+}
+
+Result<DumpContent> parse_libcpuid_by_hand(std::string_view text) {
+  RowSink sink;
+  std::string version;
+  std::size_t unknown = 0, malformed = 0, first_bad = 0;
   for_each_line(text, [&](std::string_view line, std::size_t number) {
     if (line.empty()) return true;
     if (line.substr(0, 8) == "version=") {
       version = std::string(line.substr(8, 16));
       return true;
     }
-    if (line.front() == '_' && line.find("Logical CPU #") != std::string_view::npos) {
-      new_cpu = true;
+    if (is_cpu_header(line)) {
+      sink.start_cpu();
       return true;
     }
     Row row;
@@ -138,62 +358,15 @@ Result<DumpContent> parse_libcpuid(std::string_view text) {
       if (!first_bad) first_bad = number;
       return true;
     }
-    if (row.regs[0] == 0xffffffffu && row.regs[1] == 0xffffffffu && row.regs[2] == 0xffffffffu &&
-        row.regs[3] == 0xffffffffu) {
-      ++missing;
-      return true;
-    }
-    if (content.cpus.empty() || new_cpu) {
-      if (content.cpus.size() >= kMaxCpus) {
-        error = make_error(ErrorKind::bad_input, "dump has more than 8192 logical CPUs");
-        return false;
-      }
-      content.cpus.emplace_back().label = static_cast<long>(content.cpus.size() - 1);
-      from_table.clear();
-      new_cpu = false;
-    }
-    DumpCpu& cpu = content.cpus.back();
-    std::pair<std::uint32_t, std::uint32_t> key{row.leaf, row.subleaf};
-    // basic_cpuid[4] and intel_fn4[0] are both CPUID(4, 0); the subleaf table wins.
-    auto t = from_table.find(key);
-    if (t != from_table.end() && t->second && !row.from_table) return true;
-    from_table[key] = row.from_table;
-    auto [it, inserted] =
-        cpu.leaves.insert_or_assign(key, CpuidLeaf{row.leaf, row.subleaf, row.regs[0], row.regs[1], row.regs[2], row.regs[3]});
-    (void)it;
-    if (inserted && ++total_leaves > kMaxTotalLeaves) {
-      error = make_error(ErrorKind::bad_input, "dump has more than " + std::to_string(kMaxTotalLeaves) +
-                                                   " CPUID leaves in all");
-      return false;
-    }
-    if (cpu.leaves.size() > kMaxLeavesPerCpu) {
-      error = make_error(ErrorKind::bad_input, "logical CPU " + std::to_string(content.cpus.size() - 1) +
-                                                   " has more than 4096 CPUID leaves");
-      return false;
-    }
-    return true;
+    return sink.add(row);
   });
-  if (error) return *error;
+  if (sink.error()) return *sink.error();
+  return sink.finish(version, unknown + malformed, first_bad);
+}
 
-  std::size_t dropped = 0;
-  for (auto& cpu : content.cpus) dropped += drop_past_max_leaf(cpu);
-  content.flavour = version.empty() ? "libcpuid" : "libcpuid " + version;
-  for (char& c : content.flavour)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
-  content.notes.push_back(
-      "the libcpuid format records leaves 0-0x1F and 0x80000000-0x8000001F, subleaf 0 only except "
-      "leaves 4, 0xB, 0x12, 0x14 and 0x8000001D: CPUID (7,1), (0xD,n>=1), (0x1F,n>=1), leaves 0x20+, "
-      "0x40000000+ and 0x80000020+ are missing, not zero");
-  if (dropped)
-    content.notes.push_back("dropped " + std::to_string(dropped) +
-                            " rows past the maximum CPUID leaf (libcpuid writes fixed-size tables)");
-  if (missing)
-    content.notes.push_back("dropped " + std::to_string(missing) +
-                            " rows marked missing (all registers ffffffff)");
-  if (unknown || malformed)
-    content.notes.push_back("skipped " + std::to_string(unknown + malformed) +
-                            " lines not understood (first at line " + std::to_string(first_bad) + ")");
-  return content;
+Result<DumpContent> parse_libcpuid(std::string_view text) {
+  if (auto r = parse_libcpuid_with_libcpuid(text)) return std::move(*r);
+  return parse_libcpuid_by_hand(text);
 }
 
 }  // namespace kvmprobe::collect::dump

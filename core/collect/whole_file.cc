@@ -1,12 +1,7 @@
 #include "core/collect/whole_file.h"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-extern char** environ;
+#include "core/sys/run_program.h"
 
 namespace kvmprobe::collect {
 namespace {
@@ -146,91 +141,26 @@ Result<std::string> read_whole_file(const std::string& path, Decompress decompre
 
 Result<std::string> xz_decompress(std::string_view data, const std::string& what,
                                   std::size_t max_bytes) {
-  // stdin is a socket so a write after xz died fails with EPIPE (MSG_NOSIGNAL) instead of
-  // raising SIGPIPE in our process; stdout and stderr are ordinary pipes.
-  int in[2], out[2], err[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) != 0)
-    return io_error(ErrorKind::io, "cannot decompress " + what, errno);
-  FdGuard in_parent(in[0]), in_child(in[1]);
-  if (::pipe2(out, O_CLOEXEC) != 0) return io_error(ErrorKind::io, "cannot decompress " + what, errno);
-  FdGuard out_parent(out[0]), out_child(out[1]);
-  if (::pipe2(err, O_CLOEXEC) != 0) return io_error(ErrorKind::io, "cannot decompress " + what, errno);
-  FdGuard err_parent(err[0]), err_child(err[1]);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_child.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out_child.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err_child.get(), 2);
-  char arg0[] = "xz", arg1[] = "-dc";
-  char* argv[] = {arg0, arg1, nullptr};
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, "xz", &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0)
-    return make_error(ErrorKind::io, "cannot run xz to decompress " + what + ": " + std::strerror(rc),
-                      "install xz-utils", rc);
-  in_child.reset();
-  out_child.reset();
-  err_child.reset();
-  for (int fd : {in_parent.get(), out_parent.get(), err_parent.get()})
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-
-  std::string result, errors;
-  std::size_t sent = 0;
-  bool too_big = false;
-  int io_errno = 0;
-  if (data.empty()) in_parent.reset();
-  while (out_parent.get() >= 0 || err_parent.get() >= 0) {
-    pollfd fds[3] = {{in_parent.get(), POLLOUT, 0}, {out_parent.get(), POLLIN, 0},
-                     {err_parent.get(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      io_errno = errno;
-      break;
-    }
-    if (in_parent.get() >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      std::size_t chunk = std::min<std::size_t>(data.size() - sent, 1 << 16);
-      ssize_t n = ::send(in_parent.get(), data.data() + sent, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) sent += static_cast<std::size_t>(n);
-      if ((n < 0 && errno != EAGAIN && errno != EINTR) || sent == data.size()) in_parent.reset();
-    }
-    for (int i : {1, 2}) {
-      FdGuard& g = i == 1 ? out_parent : err_parent;
-      if (g.get() < 0 || !(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
-      char buf[1 << 16];
-      ssize_t n = ::read(g.get(), buf, sizeof buf);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) {
-        g.reset();
-        continue;
-      }
-      if (i == 2) {
-        if (errors.size() < 4096) errors.append(buf, static_cast<std::size_t>(n));
-        continue;
-      }
-      result.append(buf, static_cast<std::size_t>(n));
-      if (result.size() > max_bytes) too_big = true;
-    }
-    if (too_big) break;
-  }
-  in_parent.reset();
-  out_parent.reset();
-  err_parent.reset();
-  if (too_big || io_errno) ::kill(pid, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (too_big)
-    return make_error(ErrorKind::bad_input,
-                      what + " decompresses to more than " + size_text(max_bytes));
-  if (io_errno) return io_error(ErrorKind::io, "cannot decompress " + what, io_errno);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string why = first_line(errors);
+  sys::ProgramIo io;
+  io.input = data;
+  io.separate_stderr = true;  // xz's complaint, for the error message
+  io.max_output = max_bytes;
+  io.kill_when_over = true;   // a decompression bomb stops at the cap
+  io.search_path = true;
+  io.timeout_ms = -1;         // 256 MiB of output takes what it takes
+  auto r = sys::run_program({"xz", "-dc"}, io);
+  if (!r && r.error().detail.rfind("cannot run ", 0) == 0)  // posix_spawnp failed: no xz
+    return make_error(ErrorKind::io, "cannot run xz to decompress " + what + ": " + std::strerror(r.error().err),
+                      "install xz-utils", r.error().err);
+  if (!r) return make_error(ErrorKind::io, "cannot decompress " + what + ": " + r.error().detail, {}, r.error().err);
+  if (r->output_over)
+    return make_error(ErrorKind::bad_input, what + " decompresses to more than " + size_text(max_bytes));
+  if (r->exit_status != 0) {
+    std::string why = first_line(r->errors);
     return make_error(ErrorKind::bad_input, what + " is not a valid xz file" +
                                                 (why.empty() ? std::string() : " (" + why + ")"));
   }
-  return result;
+  return std::move(r->output);
 }
 
 std::optional<Error> write_whole_file(const std::string& path, std::string_view content) {

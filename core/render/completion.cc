@@ -124,7 +124,9 @@ std::string zsh_help(const std::string& s) {
 std::vector<std::string> zsh_specs(const std::vector<CompletionOption>& opts) {
   std::vector<std::string> out;
   for (const auto& o : opts) {
-    std::string excl = o.names.size() > 1 && !o.repeatable ? "(" + join(o.names, " ") + ")" : "";
+    std::vector<std::string> excluded = o.excludes;
+    if (o.names.size() > 1 || !excluded.empty()) excluded.insert(excluded.end(), o.names.begin(), o.names.end());
+    std::string excl = !excluded.empty() && !o.repeatable ? "(" + join(excluded, " ") + ")" : "";
     std::string action;
     if (o.takes_value)
       action = !o.values.empty() ? ":value:(" + join(o.values, " ") + ")" : o.files ? ":file:_files" : ":value: ";

@@ -14,7 +14,8 @@ struct CompletionOption {
   bool takes_value = false;         ///< an argument follows (--from FILE, --json[=MODE])
   bool value_optional = false;      ///< --json alone is valid too
   bool repeatable = false;          ///< --param may come many times
-  std::vector<std::string> values;  ///< the values to offer (IsMember, CheckedTransformer, profiles)
+  std::vector<std::string> values;  ///< the values to offer (an enum option's words, profiles)
+  std::vector<std::string> excludes;  ///< options that cannot come with it (the rest of its "one of" group)
   bool files = false;               ///< a free-form text value: complete file names
 };
 

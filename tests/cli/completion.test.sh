@@ -58,6 +58,12 @@ complete_bash kvmprobe driver ""
 expect_got "bash: driver's subcommands" "$(printf '%s\n' load status unload)"
 complete_bash kvmprobe driver load --
 expect_got_has "bash: 'driver load --' offers load's --ko" "--ko"
+complete_bash kvmprobe import --
+for o in --libcpuid --aida64 --dump --release; do
+  expect_got_has "bash: 'import --' offers $o (the dump option group and the rest)" "$o"
+done
+check "zsh: an option of import's exactly-one-of group excludes the others" \
+  grep -qF -- "'(--aida64 --dump --libcpuid)--libcpuid=[" "$TMP/kvmprobe.zsh"
 mkdir -p "$TMP/files" && touch "$TMP/files/host-a.json" "$TMP/files/host-b.json"
 complete_bash kvmprobe --from "$TMP/files/host-"
 expect_got "bash: --from completes file names" "$(printf '%s\n' "$TMP/files/host-a.json" "$TMP/files/host-b.json")"
