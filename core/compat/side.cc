@@ -84,6 +84,7 @@ SideFacts side_facts(const CompatSide& side) {
   if (f.hypervisor == "kvm_intel") f.nested = ctx.params.flag("kvm_intel.nested");
   if (f.hypervisor == "kvm_amd") f.nested = ctx.params.flag("kvm_amd.nested");
   f.msr_set = msr_set_profile(side.profile->id.c_str());
+  f.nested_vmx = nested_vmx(ctx);
 
   fill_index_list(f, side, ctx);
 

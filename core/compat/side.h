@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/analyse/context.h"
+#include "core/analyse/nested_vmx.h"
 #include "core/analyse/params.h"
 #include "core/analyse/tsc_math.h"
 #include "core/model/kernel_profile.h"
@@ -74,6 +75,8 @@ struct SideFacts {
   /// Every MSR read recorded on the boot CPU (the CPU that loads the module).
   std::vector<MsrRead> host_msrs;
   bool nested = false;                      ///< kvm_intel.nested / kvm_amd.nested effective
+  /// kvm_intel's vmcs_config.nested (0x480-0x491) on this host and kernel; `missing` when not known.
+  NestedVmx nested_vmx;
   const MsrSetProfile* msr_set = nullptr;   ///< nullptr: set path of this version not modelled
 };
 

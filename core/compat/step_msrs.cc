@@ -17,6 +17,8 @@ bool on_svm(const SideFacts& f) { return f.module == VendorModule::kvm_amd; }
 
 /// KVM_GET_MSRS on a fresh vCPU of this side; nullopt with `why` when it cannot be told.
 std::optional<std::uint64_t> fresh_value(const SideFacts& f, std::uint32_t index, std::string& why) {
+  if (f.module == VendorModule::kvm_intel && index >= 0x480 && index <= 0x491)
+    return nested_vcpu_value(f.nested_vmx, index, f.cpuid_features, why);
   if (!f.msr_set) {
     why = fmt::format("fresh-vCPU values of KVM {} are not modelled", f.profile_id);
     return std::nullopt;
@@ -104,7 +106,21 @@ void decide(CompatMsr& m, const SideFacts& src, const SideFacts& dst, const std:
       }
       return;
     }
-    case MsrSetRule::vmx_caps:
+    case MsrSetRule::vmx_caps: {
+      // vmx_set_msr(): host-initiated only, and only with nested_vmx_allowed() (nested=1 and VMX
+      // in the vCPU's CPUID); then vmx_set_vmx_msr() against the destination's vmcs_config.nested
+      // (arch/x86/kvm/vmx/vmx.c: vmx_set_msr(), nested.c: vmx_set_vmx_msr() (6.1, 6.12)).
+      if (!dst.nested) {
+        m.dst_accepts = false;
+        m.reason = "the destination's kvm_intel.nested=0: vmx_set_msr() refuses every VMX capability MSR";
+        return;
+      }
+      if (m.src_value && dst.nested_vmx.evaluated) {
+        NestedRestore r = nested_vmx_restore(dst.nested_vmx, m.index, *m.src_value);
+        m.dst_accepts = r.accepted;
+        m.reason = r.accepted ? fmt::format("{}; {}", state, r.reason) : r.reason + ": KVM_SET_MSRS fails";
+        return;
+      }
       if (src.profile_id == dst.profile_id && !src.vmx_caps.empty() && src.vmx_caps.size() == dst.vmx_caps.size() &&
           std::equal(src.vmx_caps.begin(), src.vmx_caps.end(), dst.vmx_caps.begin(),
                      [](const MsrRead& a, const MsrRead& b) {
@@ -114,9 +130,12 @@ void decide(CompatMsr& m, const SideFacts& src, const SideFacts& dst, const std:
         m.reason = "same kernel and same host VMX capability MSRs: KVM derives the same nested value";
         return;
       }
-      m.reason = "nested VMX capability: vmx_set_vmx_msr() needs the value to be a subset of the destination's, "
-                 "derived from each host's VMX MSRs (not modelled across differing hosts or kernels)";
+      m.reason = fmt::format("nested VMX capability: vmx_set_vmx_msr() needs the value to be a subset of the "
+                             "destination's; unknown: {}",
+                             !m.src_value ? "source value: " + value_why
+                                          : "destination: " + dst.nested_vmx.missing);
       return;
+    }
   }
 }
 
@@ -183,6 +202,9 @@ StepResult step_msrs(const SideFacts& src, const SideFacts& dst, const std::vect
                      named(rejected)));
     s.remedy = "keep these MSRs out of the moved state: give guests a CPU model without the features that own "
                "them (e.g. pmu=off for PMU counters), or run a destination kernel that lists them";
+    if (std::any_of(rejected.begin(), rejected.end(), [](const CompatMsr* m) { return m->index >= 0x480 && m->index <= 0x491; }))
+      s.remedy += "; for the VMX capability MSRs: give nested guests only the VMX features both hosts' KVM offer "
+                  "(QEMU names them vmx-*, e.g. -cpu ...,-vmx-rdrand-exit), or start them without vmx";
     return s;
   }
   if (!unknown.empty()) {

@@ -22,6 +22,12 @@
 #              GUARDED_WRITE that would change a locked 0x3a is refused (EPERM), nothing written
 #   enable-vmx nothing to do (exit 0) where the BIOS locked 0x3a with VMX on; exit 11 naming
 #              the firmware option where it is locked with VMX off
+#   compat     (issue 8) each guest saves a fresh vCPU's state (migrate_oracle save): its VMX
+#              capability MSRs, index and feature lists equal tests/data/bochs/<run>.state.txt;
+#              sky<->snb of one kernel restore the partner's recorded state on a fresh vCPU
+#              (migrate_oracle restore) and `kvmprobe compat PARTNER.snapshot.json
+#              RUN.snapshot.json` names exactly the VMX capability MSRs KVM refused, with the
+#              exit code that follows
 # Firmware state "vmxoff": Bochs' legacy BIOS (no 32-bit init, so 0x3a stays 0 from reset)
 # and a GRUB CD that runs `wrmsr 0x3a 0x1` (locked, VMX off) before Linux.
 #
@@ -89,6 +95,11 @@ for s in $kernels; do
   [ "$r" -eq 0 ] || fail "host: kvmprobe.ko builds for $s" "${VM_DRIVER_WHY:-$(tail -n3 "$W/drv-$s/build.log")}"
 done
 
+mo=$(bash "$VM_DIR/oracle/build.sh" --name migrate_oracle) || fail "host: migrate_oracle builds" "see tests/vm/oracle/build.sh"
+# The runs that restore the other CPU model's recorded state (compat oracle, issue 8).
+declare -A PARTNER=([sky61]=snb61 [snb61]=sky61 [sky612]=snb612 [snb612]=sky612)
+recdir=$SRC/tests/data/bochs
+
 guest_script=$W/guest.sh
 { vm_guest_sec; cat "$BX_DIR/guest/check.sh"; } >"$guest_script"
 
@@ -101,6 +112,9 @@ if [ -z "${KVMPROBE_VM_REUSE:-}" ]; then
           --file "$KP:/bin/kvmprobe" --file "$W/bochs_probe:/bin/bochs_probe"
           --file "$W/drv-$kern/kvmprobe.ko:/root/kvmprobe.ko")
     [ "$msrs" = strict ] || args+=(--lax-msrs)
+    [ -z "$mo" ] || args+=(--file "$mo:/bin/migrate_oracle")
+    p=${PARTNER[$run]:-}
+    [ -z "$p" ] || [ ! -f "$recdir/$p.state.txt" ] || args+=(--file "$recdir/$p.state.txt:/tmp/partner-state.txt")
     case $fw in
       vmxoff) args+=(--bios /usr/share/bochs/BIOS-bochs-legacy --grub "insmod wrmsr; wrmsr 0x3a 0x1") ;;
     esac
@@ -134,6 +148,25 @@ kvm_logs() { # FILE [fail]
 }
 strip_ts() { sed -E 's/\r$//; s/^\[ *[0-9]+\.[0-9]+\] //'; }
 oracle() { sed -n "s/^$2 //p" "$1/oracle.txt" | head -n1; }  # DIR KEY
+# migrate_oracle state lines that do not change between boots: the VMX capability MSRs of the
+# vCPU, the index and feature lists, the feature MSRs (not TSC counters or calibrated kHz)
+stable_state() { grep -E '^(msr 0x(48[0-9a-f]|491) |msr_index_list |feature_msr_list |feature_msr )' "$1"; }
+vmx_only() { grep -E '^0x(48[0-9a-f]|491)$' | tr '\n' ' ' | sed 's/ $//' || true; }
+# mig_msrs RESULT: "0xINDEX listed accepted" per set_msr line of migrate_oracle restore (true/false/null)
+mig_msrs() {
+  awk '$1 == "set_msr" { l = $4 == "listed" ? "true" : "false"
+         a = $5 == "accepted" ? "true" : ($5 == "skipped" ? "null" : "false")
+         if ($3 == "unknown") { l = $4 == "listed" ? "true" : "false"; a = "null" }
+         print $2, l, a }' "$1" | LC_ALL=C sort
+}
+# compat_msrs JSON: the same columns from kvmprobe compat --json
+compat_msrs() {
+  perl -MJSON::PP -e '
+    local $/; my $j = JSON::PP->new->decode(<STDIN>);
+    sub b { my $v = shift; return "null" unless defined $v; return $v ? "true" : "false" }
+    for my $m (@{ $j->{msrs} || [] }) { printf "0x%x %s %s\n", hex($m->{index}), b($m->{dst_listed}), b($m->{dst_accepts}) }
+  ' <"$1" | LC_ALL=C sort
+}
 hexlist() { tr ' ' '\n' | sed '/^$/d'; }
 # nested_check DIR: kvm_value of each control vs KVM's nested VMX MSR, on the bits
 # nested_vmx_setup_ctls_msrs() copies from vmcs_config (arch/x86/kvm/vmx/nested.c (6.1, 6.12)).
@@ -178,7 +211,7 @@ for row in "${MATRIX[@]}"; do
   ! grep -q '^@@PRELOADED' "$o/out.log" || fail "$cx no kvm module before kvmprobe" "$(grep '^@@PRELOADED' "$o/out.log" | tr '\n' ' ')"
   assert_contains "$cx companion driver loaded" "$o/out.log" "@@DRIVER yes"
   for s in check checktext vmxcaps savelist featlist tsc xcr0 enable enablejson snap cpuinfo rdmsr \
-           gwlmce gwvmx oracle tsc2 tsctry snap2 compare; do
+           gwlmce gwvmx oracle tsc2 tsctry snap2 compare mstate mrestore; do
     vm_section "$run" "$s" >"$o/$s.txt"
     vm_section "$run" "$s.err" >"$o/$s.err"
   done
@@ -338,7 +371,63 @@ for row in "${MATRIX[@]}"; do
   elif [ "$real" = true ]; then
     fail "$cx kvm_oracle ran" "$(head -n2 "$o/oracle.err")"
   fi
-  SUMMARY[$run]="would_load=$wl(real $real) lists=$lists nested=$featv tsc=$tscr logs=$logs_ok"
+  # compat (issue 8): the live save against its recording, the partner's state restored here
+  # against `kvmprobe compat PARTNER RUN`
+  mig=""
+  if [ "$real" = true ] && [ -n "$mo" ] && [ "$vendor" = kvm_intel ]; then
+    if [ "$(tail -n1 "$o/mstate.txt")" != end ] && [ "$upd" != 1 ] && [ ! -f "$recdir/$run.state.txt" ]; then
+      echo "n/a  $cx migrate_oracle save: no state recorded for this run ($(head -n1 "$o/mstate.err"))"
+    elif [ "$(tail -n1 "$o/mstate.txt")" != end ]; then
+      fail "$cx migrate_oracle save" "$(head -n2 "$o/mstate.err")"
+    elif [ "$upd" = 1 ]; then
+      cp "$o/mstate.txt" "$recdir/$run.state.txt"; echo "     wrote tests/data/bochs/$run.state.txt"
+    elif [ -f "$recdir/$run.state.txt" ]; then
+      if [ "$(stable_state "$o/mstate.txt")" = "$(stable_state "$recdir/$run.state.txt")" ]; then
+        pass "$cx live save = tests/data/bochs/$run.state.txt ($(stable_state "$o/mstate.txt" | wc -l) lines: VMX MSRs, lists, feature MSRs)"
+      else
+        fail "$cx live save = tests/data/bochs/$run.state.txt (stale recording?)" \
+          "$(diff <(stable_state "$recdir/$run.state.txt") <(stable_state "$o/mstate.txt") | grep '^[<>]' | head -n4 | tr '\n' ' ')"
+      fi
+    fi
+    p=${PARTNER[$run]:-}
+    if [ -n "$p" ] && [ -f "$recdir/$p.state.txt" ] && [ "$upd" != 1 ]; then
+      r=$o/mrestore.txt
+      if [ "$(tail -n1 "$r")" != end ]; then
+        fail "$cx migrate_oracle restore $p's state" "$(head -n2 "$o/mrestore.err")"
+      else
+        cj=$o/compat.json; ccrc=0
+        "$KP" compat "$recdir/$p.snapshot.json" "$recdir/$run.snapshot.json" --json >"$cj" 2>"$cj.err" || ccrc=$?
+        real_rej=$(mig_msrs "$r" | awk '$3 == "false" { print $1 }' | vmx_only)
+        pred_rej=$(compat_msrs "$cj" | awk '$3 == "false" { print $1 }' | vmx_only)
+        pred_unk=$(compat_msrs "$cj" | awk '$3 == "null" { print $1 }' | vmx_only)
+        echo "     compat $p -> $run: KVM refused [$real_rej], compat refuses [$pred_rej], cannot tell [$pred_unk]; exit $ccrc"
+        assert_eq "$cx compat $p -> $run: the VMX capability MSRs refused, MSR by MSR" "$pred_rej" "$real_rej"
+        assert_eq "$cx compat $p -> $run: no VMX capability MSR left unknown" "$pred_unk" ""
+        # every other MSR of the state: where compat answers, it answers as KVM did
+        # (its "cannot tell" ones are printed, not counted: outside the VMX MSRs)
+        LC_ALL=C join <(mig_msrs "$r") <(compat_msrs "$cj") >"$o/compat.join"
+        bad=$(awk '$2 != $4 || ($5 != "null" && $3 != $5) { printf "%s ", $1 }' "$o/compat.join")
+        unk=$(awk '$5 == "null" { printf "%s ", $1 }' "$o/compat.join")
+        if [ -z "$bad" ]; then
+          pass "$cx compat $p -> $run: dst_listed and every definite dst_accepts equal KVM's ($(wc -l <"$o/compat.join") MSRs${unk:+; cannot tell: $unk})"
+        else fail "$cx compat $p -> $run: dst_listed and dst_accepts equal KVM's" "differ: $bad"; fi
+        # 22 when KVM refused vCPU state (an MSR, the TSC rate, XCR0). Not feature_rejected: the
+        # oracle also tries every /dev/kvm feature MSR, and kvm_intel refuses the non-TRUE
+        # controls and CR0/CR4_FIXED1 even unchanged (vmx_set_vmx_msr()); no VMM restores them.
+        if awk '$1 == "summary" { for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
+                END { exit !(v["rejected"] > 0 || v["tsc"] == "rejected" || v["xcr"] == "rejected") }' "$r"; then
+          assert_eq "$cx compat $p -> $run exits 22 (KVM refused state)" "$ccrc" 22
+        else
+          case $ccrc in
+            0|21) pass "$cx compat $p -> $run exits $ccrc (KVM took the state; 21: CPUID or dropped state)" ;;
+            *) fail "$cx compat $p -> $run exits 0 or 21 (KVM took the state)" "exit $ccrc: $(head -c 200 "$cj.err")" ;;
+          esac
+        fi
+        mig=" compat($p->$run)=rej[${real_rej//$'\n'/,}],exit=$ccrc"
+      fi
+    fi
+  fi
+  SUMMARY[$run]="would_load=$wl(real $real) lists=$lists nested=$featv tsc=$tscr logs=$logs_ok$mig"
 
   if [ "$upd" = 1 ] && json_get "$o/snap.txt" schema >/dev/null; then
     mkdir -p "$recdir"

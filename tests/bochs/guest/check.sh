@@ -36,6 +36,10 @@ else
 fi
 if [ -c /dev/kvm ]; then
   sec oracle kvm_oracle
+  # issue 8: a fresh vCPU's state (migrate_oracle save), and the other CPU model's recorded
+  # state restored MSR by MSR on a fresh vCPU here (tests/data/bochs/<partner>.state.txt)
+  sec mstate migrate_oracle save
+  [ ! -f /tmp/partner-state.txt ] || sec mrestore migrate_oracle restore /tmp/partner-state.txt
   sec tsc2 kvmprobe tsc --json=short
   khz=$(sed -n 's/.*"tsc_khz":\([0-9]*\).*/\1/p' /tmp/s.out)
   max=$(sed -n 's/.*"max_guest_tsc_khz":\([0-9]*\).*/\1/p' /tmp/s.out)
