@@ -73,21 +73,28 @@ FeatureControlScan scan_feature_control(const AnalysisContext& ctx, bool tboot, 
 void report_vmx_disabled(const AnalysisContext& ctx, const FeatureControlScan& r, bool tboot, StepResult& s) {
   const auto& p = ctx.profile;
   unsigned cpu = r.disabled.front();
+  bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
+  // feat_ctl.c cleared X86_FEATURE_VMX on those CPUs, and so in boot_cpu_data (the AND over all
+  // CPUs). 5.10–6.1: vmx_disabled_by_bios() reads boot_cpu_has() and fails the load, whichever CPU
+  // it was (vmx/vmx.c (6.1)); 6.6+: only the loading CPU's check prints, another CPU fails the
+  // CR4 reserved-bit comparison silently (x86.c: kvm_x86_check_processor_compatibility() (6.12)).
+  bool silent = !boot_cpu && p.vmx_support_scope == SupportScope::loading_cpu;
   if (p.vmx_enable == VmxEnableModel::boot_feat_ctl) {
     s.kvm_log.push_back(tboot ? p.msg.feat_ctl_vmx_inside : p.msg.feat_ctl_vmx_outside);
-    bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
     // 7.3 tells "FEAT_CTL feature missing" (0x3A faulted) from "FEAT_CTL set, VMX cleared".
     const std::string& bios = !r.faulted && !p.msg.vmx_not_fully_enabled.empty() ? p.msg.vmx_not_fully_enabled
                                                                                  : p.msg.vmx_disabled_bios;
-    s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? bios : p.msg.vmx_disabled_on_cpu,
-                                 cpu));
+    if (!silent) s.kvm_log.push_back(kvm_line(bios, cpu));
   } else {
     s.kvm_log.push_back(p.msg.vmx_disabled_bios);
     if (r.txt_only && !p.msg.vmx_txt_warning.empty()) s.kvm_log.push_back(p.msg.vmx_txt_warning);
   }
   fail(s, Refusal::disabled_by_firmware,
-       fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off)",
-                   cpu_list(r.disabled)));
+       fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off){}",
+                   cpu_list(r.disabled),
+                   silent && p.vmx_enable == VmxEnableModel::boot_feat_ctl
+                       ? "; the per-CPU compatibility check fails with EIO (no log line)"
+                       : ""));
   if (r.first_value)
     s.evidence.push_back({"who locked it", fmt::format("cpu{}", r.first_disabled), hex(r.first_value),
                           feat_ctl::who_locked(r.first_value, ctx.running_boot, tboot)});
