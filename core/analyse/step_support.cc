@@ -17,15 +17,25 @@ bool sev_guest(const Snapshot& snap) {
   return false;
 }
 
+/// The CPUs with \a bit set, clear and not recorded, and the evidence row that counts them.
+struct CpusByBit {
+  std::vector<unsigned> with, without, unknown;
+};
+
+CpusByBit cpus_by_bit(const Snapshot& snap, const CpuidBit& bit, StepResult& s) {
+  CpusByBit r;
+  for (const auto& cpu : snap.cpus) {
+    auto v = has(cpu, bit);
+    (!v ? r.unknown : *v ? r.with : r.without).push_back(cpu.cpu);
+  }
+  s.evidence.push_back({bit.name, fmt::format("{} of {} CPUs", r.with.size(), snap.cpus.size()), "",
+                        r.without.empty() ? "set on every CPU" : fmt::format("clear on CPUs {}", cpu_list(r.without))});
+  return r;
+}
+
 void support_vmx(const AnalysisContext& ctx, StepResult& s) {
   const auto& m = ctx.profile.msg;
-  std::vector<unsigned> with, without, unknown;
-  for (const auto& cpu : ctx.snap.cpus) {
-    auto v = has(cpu, cpuid::kVmx);
-    (!v ? unknown : *v ? with : without).push_back(cpu.cpu);
-  }
-  s.evidence.push_back({cpuid::kVmx.name, fmt::format("{} of {} CPUs", with.size(), ctx.snap.cpus.size()),
-                        "", without.empty() ? "set on every CPU" : fmt::format("clear on CPUs {}", cpu_list(without))});
+  auto [with, without, unknown] = cpus_by_bit(ctx.snap, cpuid::kVmx, s);
   if (!without.empty()) {
     bool all = with.empty();
     std::string summary =
@@ -80,13 +90,7 @@ void support_svm(const AnalysisContext& ctx, StepResult& s) {
     fail_with(m.svm_no_ext_leaf, "CPU has no CPUID leaf 0x8000000A", Refusal::no_support, boot.cpu);
     return;
   }
-  std::vector<unsigned> with, without, unknown;
-  for (const auto& cpu : ctx.snap.cpus) {
-    auto v = has(cpu, cpuid::kSvm);
-    (!v ? unknown : *v ? with : without).push_back(cpu.cpu);
-  }
-  s.evidence.push_back({cpuid::kSvm.name, fmt::format("{} of {} CPUs", with.size(), ctx.snap.cpus.size()),
-                        "", without.empty() ? "set on every CPU" : fmt::format("clear on CPUs {}", cpu_list(without))});
+  auto [with, without, unknown] = cpus_by_bit(ctx.snap, cpuid::kSvm, s);
   if (!unknown.empty() && without.empty()) {
     s.status = Status::unknown;
     s.refusal = Refusal::cannot_tell;

@@ -29,7 +29,8 @@ void set_param(KernelProfile& p, const std::string& name, const std::string& val
   p.params.push_back({name, value, note});
 }
 
-// 4.19.1. Debian 10.
+// 4.19.1. Debian 10. Long on purpose: the base profile is data (every field the later profiles
+// inherit and change), one assignment a line.
 KernelProfile profile_4_19() {
   KernelProfile p;
   p.id = "4.19";
