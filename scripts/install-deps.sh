@@ -5,6 +5,9 @@ set -euo pipefail
 build=(build-essential cmake pkg-config libcli11-dev libfmt-dev libcpuid-dev
        nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev ccache)
 vm=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd strace cpu-checker)
+# msr-driver/tests/run.sh: the module built through its dkms.conf; tests/vm/lib.sh vm_kbuild:
+# a chroot of sid (made by debootstrap) builds modules for sid's kernel, which Debian 12 cannot
+vm+=(dkms debootstrap)
 # tests/bochs: Bochs (VMX/SVM emulation), its BIOS, the CD tools (isolinux, GRUB)
 vm+=(bochs bochsbios vgabios isolinux syslinux-common xorriso grub-pc-bin)
 # tests/core/compat/guest_cpu_test.cc: libvirt's CPU feature names (/usr/share/libvirt/cpu_map)

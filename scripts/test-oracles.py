@@ -9,9 +9,13 @@ names one:
                  InstLatx64 MSR_VALUES.tsv / INDEX.tsv, Firecracker fingerprints)
   kernel-source  a kernel function cited as "file.c: function() (6.1)" (read at /work/ksrc)
 A block may count for several; "any" counts each block once. The rest test behaviour against
-values written in the test (error paths, parsing, formatting, fakes). It is a lower bound: a
-block that reaches an oracle only through a helper defined elsewhere in its file is not seen.
-Usage: scripts/test-oracles.py [--list]   (run from the repository root)
+values written in the test (error paths, parsing, formatting, fakes). A block also counts when it
+reaches an oracle through a helper: a function, fixture or constant defined outside the TEST
+blocks of its file or in tests/support/ whose own text names an oracle (followed transitively:
+a helper that calls such a helper counts too), or, for TEST_F/TEST_P, its fixture. Names are
+matched as whole words, so it remains a syntactic count, not a proof that the helper's oracle
+branch runs.
+Usage: scripts/test-oracles.py [--list | --helpers]   (run from the repository root)
 """
 import collections
 import pathlib
@@ -45,18 +49,80 @@ def blocks(text):
         yield f"{m.group(2)}.{m.group(3)}", text[comment_start(text, m.start()):end]
 
 
+FUNC_RE = re.compile(r"^(?!namespace\b)[\w:<>,*& ]*?\b(\w+)\s*\([^;{}]*\)\s*(?:const\s*)?(?:->[^{;]*)?\{", re.M)
+CONST_RE = re.compile(r"^(?:static\s+|inline\s+|const\s+|constexpr\s+)+[\w:<>, ]+?\s(\w+)(?:\[\])?\s*=\s*\{", re.M)
+CLASS_RE = re.compile(r"^(?:class|struct)\s+(\w+)[^;{]*\{", re.M)
+
+
+def definitions(text):
+    """(name, body) of the top-level functions, classes and braced constants in `text`."""
+    found = []
+    for rx in (CLASS_RE, FUNC_RE, CONST_RE):
+        for m in rx.finditer(text):
+            name = m.group(1)
+            if name in ("if", "for", "while", "switch", "catch", "TEST", "TEST_F", "TEST_P"):
+                continue
+            depth, i = 0, m.end() - 1
+            while i < len(text):
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                if depth == 0:
+                    break
+                i += 1
+            body = text[m.start():i + 1]
+            if not TEST_RE.search(body):  # not a block that holds tests (a namespace, a macro)
+                found.append((name, body))
+    return found
+
+
+def helper_kinds(defs):
+    """Which oracle kinds each helper reaches, directly or through other helpers."""
+    kinds = {name: {k for k, rx in KINDS.items() if rx.search(body)} for name, body in defs}
+    bodies = dict(defs)
+    changed = True
+    while changed:
+        changed = False
+        for name, body in bodies.items():
+            for other, ks in kinds.items():
+                if other != name and ks and not ks <= kinds[name] and re.search(rf"\b{re.escape(other)}\b", body):
+                    kinds[name] |= ks
+                    changed = True
+    return {n: ks for n, ks in kinds.items() if ks}
+
+
+def block_kinds(name, body, helpers):
+    ks = {k for k, rx in KINDS.items() if rx.search(body)}
+    fixture = name.split(".")[0]
+    for h, hk in helpers.items():
+        if h == fixture or re.search(rf"\b{re.escape(h)}\b", body):
+            ks |= hk
+    return [k for k in KINDS if k in ks]
+
+
 def main():
     per_dir = collections.defaultdict(collections.Counter)
     listing = []
+    support = []
+    for f in sorted(pathlib.Path("tests/support").glob("*.[hc]*")):
+        support += definitions(f.read_text())
     for f in sorted(pathlib.Path("tests/core").rglob("*_test.cc")):
         d = f.parent.name
-        for name, body in blocks(f.read_text()):
-            kinds = [k for k, rx in KINDS.items() if rx.search(body)]
+        text = f.read_text()
+        test_spans = [(m.start(), m.start() + len(b)) for m, (_, b) in zip(TEST_RE.finditer(text), blocks(text))]
+        # helpers: definitions outside the TEST blocks of this file, plus tests/support
+        own = [(n, b) for n, b in definitions(text) if not any(a <= text.find(b) < z for a, z in test_spans)]
+        helpers = helper_kinds(support + own)
+        if "--helpers" in sys.argv:
+            for h, hk in sorted(helpers.items()):
+                print(f"{f}: helper {h}: {', '.join(sorted(hk))}")
+        for name, body in blocks(text):
+            kinds = block_kinds(name, body, helpers)
             per_dir[d]["tests"] += 1
             for k in kinds:
                 per_dir[d][k] += 1
             per_dir[d]["any"] += bool(kinds)
             listing.append(f"{f}: {name}: {', '.join(kinds) or '-'}")
+    if "--helpers" in sys.argv:
+        return
     if "--list" in sys.argv:
         print("\n".join(listing))
         return

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "core/collect/cpu_list.h"
 #include "core/model/format.h"
@@ -236,9 +237,8 @@ void collect_cpus(const CollectOptions& opt, Sources& src, DriverStateSource* dr
   src.cpuid->drain_notes(s.notes);
 }
 
-/// /dev/kvm: present, openable, and KVM's own answers.
-void collect_kvm(KvmDevice& kvm, KvmDeviceInfo& out) {
-  int e = kvm.open();
+/// /dev/kvm: present, openable (\a e: what kvm.open() returned), and KVM's own answers.
+void collect_kvm(KvmDevice& kvm, int e, KvmDeviceInfo& out) {
   out.present = e != ENOENT && e != ENOTDIR;
   out.openable = e == 0;
   out.open_error = e;
@@ -364,13 +364,23 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
   // KVM's answers need a throw-away VM whose creation and teardown take about as long as the
   // CPUID of two CPUs in a guest (~0.7 ms each in a 2-vCPU guest); with the kernel log they
   // touch nothing else collect() uses, so a second thread reads them meanwhile. It starts
-  // before any CPU pinning, so it keeps the caller's CPU mask.
+  // before any CPU pinning, so it keeps the caller's CPU mask. Without an open /dev/kvm there
+  // is nothing slow to overlap, and the thread itself (its stack, TLS and malloc arena: ~30
+  // fresh pages, each a page fault) would cost more than it saves, so the log is read here.
   KvmDeviceInfo kvm_info;
   Result<std::vector<std::string>> log_read = std::vector<std::string>{};
-  Overlapped background([&] {
-    collect_kvm(*src.kvm, kvm_info);
-    log_read = src.kernel_log->read_lines();
-  });
+  int kvm_open = src.kvm->open();
+  auto kvm_and_log = [&] {
+    collect_kvm(*src.kvm, kvm_open, kvm_info);
+    // Only the relevant lines become strings: perf's PMU verdict and the TSC calibration
+    // lines read below are among them ("Performance Events", "tsc:").
+    log_read = src.kernel_log->read_matching_lines(&is_relevant_kernel_log_line);
+  };
+  std::optional<Overlapped> background;
+  if (kvm_open == 0)
+    background.emplace(kvm_and_log);
+  else
+    kvm_and_log();
 
   auto cpuinfo = read_proc(*src.fs, s);
   const auto* info = cpuinfo ? &*cpuinfo : nullptr;
@@ -378,7 +388,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
   collect_cpus(opt, src, *driver, info, s);
   collect_loaded_modules(*src.fs, s);
   collect_configured_params(*src.fs, s);
-  background.join();
+  if (background) background->join();
   s.kvm = std::move(kvm_info);
   s.kvm.misc_registered = src.fs->exists("/sys/class/misc/kvm");
   std::vector<std::string> log_lines = record_kernel_log(std::move(log_read), s);

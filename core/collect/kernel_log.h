@@ -15,8 +15,10 @@ namespace kvmprobe::collect {
 /// Most lines kept in Snapshot::kernel_log (the first and last half when there are more).
 inline constexpr std::size_t kMaxKernelLogLines = 256;
 
-/// Splits klogctl(SYSLOG_ACTION_READ_ALL) text into lines, dropping each "<N>" level prefix.
-std::vector<std::string> split_syslog_text(std::string_view text);
+/// Splits klogctl(SYSLOG_ACTION_READ_ALL) text into lines, dropping each "<N>" level prefix;
+/// only the lines \a keep accepts (all with nullptr).
+std::vector<std::string> split_syslog_text(std::string_view text,
+                                           KernelLogSource::LineFilter keep = nullptr);
 
 /// Turns one /dev/kmsg record ("6,339,5140900,-;text\n KEY=v") into "[    5.140900] text";
 /// nullopt for a malformed record.
@@ -37,10 +39,10 @@ class SystemKernelLog final : public KernelLogSource {
   /// \a kmsg_path is the /dev/kmsg node used when klogctl is refused.
   explicit SystemKernelLog(std::string kmsg_path = "/dev/kmsg")
       : kmsg_path_(std::move(kmsg_path)) {}
-  Result<std::vector<std::string>> read_lines() override;
+  Result<std::vector<std::string>> read_matching_lines(LineFilter keep) override;
 
  private:
-  Result<std::vector<std::string>> read_kmsg();
+  Result<std::vector<std::string>> read_kmsg(LineFilter keep);
   std::string kmsg_path_;
 };
 

@@ -119,9 +119,15 @@ class XgetbvSource {
 /// The kernel's message buffer (dmesg).
 class KernelLogSource {
  public:
+  /// Which lines to keep (nullptr: every line).
+  using LineFilter = bool (*)(std::string_view line);
   virtual ~KernelLogSource() = default;
-  /// Every line still in the buffer, oldest first, as "[    1.234567] text" (no "<6>" level).
-  virtual Result<std::vector<std::string>> read_lines() = 0;
+  /// The lines still in the buffer that \a keep accepts, oldest first, as
+  /// "[    1.234567] text" (no "<6>" level). Filtering here, not after, spares a string per
+  /// line the caller would throw away.
+  virtual Result<std::vector<std::string>> read_matching_lines(LineFilter keep) = 0;
+  /// Every line still in the buffer.
+  Result<std::vector<std::string>> read_lines() { return read_matching_lines(nullptr); }
 };
 
 /// Facts about the running system and the one process collect() may start.

@@ -162,6 +162,10 @@ constexpr CapStep kCommon_7_3[] = {
     {S, W::l8000_0021_eax, 2, C::lfence_rdtsc, "LFENCE_RDTSC"},
     {S, W::l8000_0021_eax, 6, C::no_null_seg_bug, "NULL_SEL_CLR_BASE"},
     {S, W::l8000_0021_eax, 9, C::always, "NO_SMM_CTL_MSR"},
+    // arch/x86/kvm/cpuid.c: kvm_set_cpu_caps() (7.2.13): EMULATED_F(GP_ON_USER_CPUID) in
+    // CPUID_8000_0021_EAX (KVM emulates CPUID faulting); sid's 7.2.13 reports it on EPYC under
+    // TCG, whose CPU lacks it (tests/data/cpuid/epyc-sid.*). Not in 6.12.
+    {S, W::l8000_0021_eax, 17, C::always, "GP_ON_USER_CPUID"},
 };
 
 // vmx_set_cpu_caps(), identical in 6.1.192 and 6.12.117 for the modelled words (6.12 also clears

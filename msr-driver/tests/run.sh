@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds kvmprobe.ko against the headers of each kernel tests/vm boots (bullseye's 5.10,
 # bookworm's 6.1 and 6.12, sid's newest: tests/vm/common.sh) and tests it in QEMU (TCG) guests
-# booting those kernels. A kernel this host cannot build modules for (sid: see
-# vm_build_driver in tests/vm/lib.sh) is a SKIP with the reason. Needs root-free host tools only (qemu, busybox-static, kmod, cpio,
+# booting those kernels. A kernel this host cannot build modules for (sid) is built, and its
+# dkms build run, in a cached chroot of its own suite with its own compiler (vm_build_driver
+# and vm_kbuild in tests/vm/lib.sh; needs root and debootstrap); where that cannot be made it
+# is a SKIP with the reason. Needs host tools (qemu, busybox-static, kmod, cpio,
 # gcc, make) and tests/vm/{fetch-kernels,run-guest}.sh; writes nothing into the source tree.
 #
 # Usage: msr-driver/tests/run.sh [--out DIR] [--no-checkpatch] [--only LABEL]
@@ -26,7 +28,8 @@ GUESTS=(
   "5.10-EPYC-smp2 5.10 EPYC 2 full"
   "sid-EPYC-smp2 sid EPYC 2 full"
 )
-# Prints PASS/FAIL lines, then "N passed, N failed"; exits 1 if anything failed.
+# Prints PASS/FAIL/SKIP lines, then "N passed, N failed, N skipped"; exits 1 if anything failed,
+# else 77 (ctest: skipped) if anything was skipped, else 0.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -49,19 +52,20 @@ keep=""
 if [ -n "$out" ]; then mkdir -p "$out" && out=$(cd "$out" && pwd) && keep=1
 else out=$(mktemp -d "${TMPDIR:-/tmp}/kvmprobe-msr-test.XXXXXX"); fi
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 T_START=$(date +%s%N)
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-skip() { echo "SKIP $1: $2"; }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 finish() {
   echo "TIME total $(ms_since "$T_START") ms"
   [ "$failed" -eq 0 ] && [ -z "$keep" ] && rm -rf "$out"
   [ "$failed" -eq 0 ] || echo "logs kept in $out"
-  echo "$passed passed, $failed failed"
-  [ "$failed" -eq 0 ]
-  exit
+  echo "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" -eq 0 ] || exit 1
+  [ "$skipped" -eq 0 ] || exit 77
+  exit 0
 }
 
 # --- kernels ---
@@ -90,7 +94,7 @@ if err=$(gcc -std=c99 -pedantic -fsyntax-only -Wall -Wextra -Werror "$out/hdr.c"
 # The kernels: every one in the list that was fetched (else a skip, a failure under CI=true).
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-skip() { echo "SKIP $1: $2"; }
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
 declare -A KDIR=() KVERS=()
 KERNELS=()
 # shellcheck disable=SC2086  # word list of labels
@@ -138,7 +142,11 @@ if command -v dkms >/dev/null; then
   rm -rf "$dk/src/kvmprobe-$dver/tests"
   dkms add "kvmprobe/$dver" --sourcetree "$dk/src" --dkmstree "$dk/tree" >"$dk/log" 2>&1
   for s in "${BUILT[@]}"; do
-    if dkms build "kvmprobe/$dver" -k "${KVERS[$s]}" --kernelsourcedir "${KDIR[$s]}" \
+    # A kernel this host cannot build for was built in a chroot of its own suite (vm_kbuild):
+    # dkms runs there too.
+    in=(); where=$(cat "$out/build-$s/where" 2>/dev/null || echo host)
+    [ "$where" = host ] || in=(vm_kbuild_in "$where" "$s" "$dk")
+    if "${in[@]}" dkms build "kvmprobe/$dver" -k "${KVERS[$s]}" --kernelsourcedir "${KDIR[$s]}" \
          --sourcetree "$dk/src" --dkmstree "$dk/tree" >>"$dk/log" 2>&1 &&
        [ -f "$dk/tree/kvmprobe/$dver/${KVERS[$s]}/x86_64/module/kvmprobe.ko" ]; then
       pass "host.dkms_build_$s"
@@ -147,7 +155,8 @@ if command -v dkms >/dev/null; then
     fi
   done
 else
-  echo "SKIP host.dkms_build: dkms is not installed"
+  if [ "${CI:-}" = true ]; then fail host.dkms_build "dkms is not installed (scripts/install-deps.sh installs it)"
+  else skip host.dkms_build "dkms is not installed"; fi
 fi
 
 echo "TIME host_dkms $(ms_since "$t1") ms"
@@ -185,7 +194,7 @@ if [ -n "$checkpatch" ]; then
              -f kvmprobe_msr.c include/uapi/kvmprobe.h 2>&1); then
       pass host.checkpatch_strict; else fail host.checkpatch_strict "$err"; fi
   else
-    echo "SKIP host.checkpatch_strict: cannot get linux-source-6.12 (pass --no-checkpatch to silence)"
+    skip host.checkpatch_strict "cannot get linux-source-6.12 (pass --no-checkpatch to silence)"
   fi
 fi
 

@@ -45,6 +45,8 @@ t0=$(date +%s%N)
 MATRIX=(
   "sky61     6.1  corei7_skylake_x          bios   strict"
   "sky612    6.12 corei7_skylake_x          bios   strict"
+  "sky510    5.10 corei7_skylake_x          bios   strict"
+  "snbsid    sid  corei7_sandy_bridge_2600k bios   strict"
   "snb61     6.1  corei7_sandy_bridge_2600k bios   strict"
   "snb612    6.12 corei7_sandy_bridge_2600k bios   strict"
   "penryn61  6.1  core2_penryn_t9600        bios   strict"
@@ -80,12 +82,11 @@ vm_kernels_env
 # --- host: bochs_probe and the companion driver for both kernels ---
 cc -static -O2 -Wall -Wextra -Werror -I"$SRC/msr-driver/include/uapi" -o "$W/bochs_probe" \
   "$BX_DIR/bochs_probe.c" 2>"$W/bochs_probe.err" || { fail "host: bochs_probe builds" "$(head -n3 "$W/bochs_probe.err")"; }
-declare -A KBUILD=([6.1]=$K61_BUILD [6.12]=$K612_BUILD)
-for s in 6.1 6.12; do
-  b=$W/drv-$s
-  rm -rf "$b"; mkdir -p "$b"
-  cp -r "$SRC"/msr-driver/{Kbuild,Makefile,kvmprobe_msr.c,include} "$b/"
-  make -C "$b" KDIR="${KBUILD[$s]}" >"$b/build.log" 2>&1 || fail "host: kvmprobe.ko builds for $s" "$(tail -n3 "$b/build.log")"
+# the kernels of the selected runs (sid's module is built in a chroot of sid: vm_build_driver)
+kernels=$(for row in "${MATRIX[@]}"; do read -r _ kern _ <<<"$row"; echo "$kern"; done | sort -u)
+for s in $kernels; do
+  r=0; vm_build_driver "$s" "$W/drv-$s" || r=$?
+  [ "$r" -eq 0 ] || fail "host: kvmprobe.ko builds for $s" "${VM_DRIVER_WHY:-$(tail -n3 "$W/drv-$s/build.log")}"
 done
 
 guest_script=$W/guest.sh
@@ -286,7 +287,15 @@ for row in "${MATRIX[@]}"; do
     else lists="DIFFER"; fi
     # vmx-caps against the nested MSRs and /proc/cpuinfo
     if [ "$vendor" = kvm_intel ]; then
-      f0=$VM_FAIL; nested_check "$o"; [ "$VM_FAIL" = "$f0" ] && featv=equal || featv=DIFFER
+      if [ "$kern" = 5.10 ]; then
+        # 5.10's nested_vmx_setup_ctls_msrs() starts from rdmsr() of the hardware MSRs, not
+        # from vmcs_config (arch/x86/kvm/vmx/nested.c (5.10); 6.1 passes vmcs_config), so
+        # the nested MSRs show nothing of KVM's negotiated controls there: not comparable.
+        echo "n/a  $cx vmx-caps kvm_value vs KVM's nested MSRs: 5.10 builds them from the raw MSRs"
+        featv=n/a
+      else
+        f0=$VM_FAIL; nested_check "$o"; [ "$VM_FAIL" = "$f0" ] && featv=equal || featv=DIFFER
+      fi
       vflags=$(sed -n 's/^vmx flags[[:space:]]*: //p' "$o/cpuinfo.txt")
       [ -n "$vflags" ] && pass "$cx /proc/cpuinfo has a vmx flags line" || fail "$cx /proc/cpuinfo has a vmx flags line"
       for fl in ept vpid unrestricted_guest tsc_scaling; do
@@ -308,7 +317,8 @@ for row in "${MATRIX[@]}"; do
     if [ "$(json_get "$o/tsc.txt" tsc_khz_exact)" = true ]; then
       assert_eq "$cx tsc_khz claimed exact before loading = KVM_GET_TSC_KHZ" "$pre" "$(oracle "$o" tsc_khz)"
     else
-      assert_near "$cx tsc_khz estimate before loading ~ KVM_GET_TSC_KHZ (1%)" "$pre" "$(oracle "$o" tsc_khz)" 1
+      assert_tsc_estimate "$cx tsc_khz estimate before loading = KVM_GET_TSC_KHZ (or the kernel's pre-refinement value)" \
+        "$pre" "$(oracle "$o" tsc_khz)" "$o/dmesg.log"
     fi
     cp "$o/snap2.txt" "$o/post.json"
     tf=$VM_FAIL

@@ -6,7 +6,7 @@
 #                     [--timeout SEC] [--file HOSTPATH[:GUESTPATH]]... [--append "cmdline"]
 #                     [--grub "GRUB COMMANDS"] [--bios FILE] [--lax-msrs] [--mem MB] [--ips N]
 #
-#   --kernel   6.1 or 6.12, from the kernel cache's kernels.env (tests/vm/fetch-kernels.sh)
+#   --kernel   5.10, 6.1, 6.12 or sid: a label of the kernel cache's kernels.env (tests/vm/fetch-kernels.sh)
 #   --cpu      Bochs CPU model (bochs-bin --help cpu), e.g. corei7_skylake_x, ryzen
 #   --script   host path of a /bin/sh script run in the guest ("-" reads it from stdin)
 #   --out      directory for console.log, out.log, dmesg.log, bochs.log, run.info
@@ -60,7 +60,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -n "$kernel" ] || die "--kernel is required (6.1 or 6.12)"
+[ -n "$kernel" ] || die "--kernel is required (5.10, 6.1, 6.12 or sid)"
 [ -n "$cpu" ] || die "--cpu is required (e.g. corei7_skylake_x)"
 [ -n "$script" ] || die "--script is required"
 [ -n "$out" ] || die "--out is required"
@@ -83,11 +83,9 @@ CACHE=$(vm_cache_dir) || die "no usable cache directory"
 [ -f "$CACHE/kernels.env" ] || bash "$VM_DIR/fetch-kernels.sh" --quiet || die "fetch-kernels.sh failed"
 # shellcheck source=/dev/null
 . "$CACHE/kernels.env"
-case $kernel in
-  6.1) series=6.1; kver=$K61_VER; kdir=$K61_DIR ;;
-  6.12) series=6.12; kver=$K612_VER; kdir=$K612_DIR ;;
-  *) die "unknown --kernel '$kernel' (6.1 or 6.12)" ;;
-esac
+kver=$(kernel_var "$kernel" VER 2>/dev/null) || die "unknown --kernel '$kernel' (one of: ${VM_KERNELS:-5.10 6.1 6.12 sid})"
+[ -n "$kver" ] || die "kernel $kernel is not in the cache: $(kernel_var "$kernel" ERROR)"
+kdir=$(kernel_var "$kernel" DIR) series=$kernel
 [ -f "$bios" ] || die "no BIOS image $bios (install bochsbios)"
 [ -f "$kdir/vmlinuz" ] || die "$kdir/vmlinuz missing: rerun tests/vm/fetch-kernels.sh"
 

@@ -185,9 +185,12 @@ class FakeKernelLog : public collect::KernelLogSource {
  public:
   std::vector<std::string> lines;
   bool fail = false;
-  Result<std::vector<std::string>> read_lines() override {
+  Result<std::vector<std::string>> read_matching_lines(LineFilter keep) override {
     if (fail) return make_error(ErrorKind::io, "kernel log unreadable: fake", {}, EPERM);
-    return lines;
+    std::vector<std::string> out;
+    for (const std::string& l : lines)
+      if (!keep || keep(l)) out.push_back(l);
+    return out;
   }
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: `kvmprobe cpuid` (predicted KVM_GET_SUPPORTED_CPUID) against real KVM in QEMU
-# guests. For each kernel (6.1, 6.12) and -cpu model, one guest: before any kvm module is
+# guests. For each kernel (6.1, 6.12; sid on EPYC) and -cpu model, one guest: before any kvm module is
 # loaded, `kvmprobe cpuid --json` and `kvmprobe snapshot`; then modprobe kvm_amd and
 # cpuid_oracle (tests/vm/oracle/cpuid_oracle.c: KVM_GET_SUPPORTED_CPUID, every entry).
 # The host then asserts, register by register, that every modelled register (the list below,
@@ -43,6 +43,7 @@ MATRIX=(
   "qemu64svm-612    6.12 qemu64,+svm       yes"
   "epycnordtscp-612 6.12 EPYC,-rdtscp      yes"
   "skylake-612      6.12 Skylake-Server-v4 no"
+  "epyc-sid         sid  EPYC              yes"
 )
 
 guest_script=$VM_OUT_ROOT/guest-script.sh
