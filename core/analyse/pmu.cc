@@ -170,6 +170,9 @@ void cap_counts(const PmuCaps& perf, const PmuProfile& p, bool amd, KvmPmu& k) {
 
 }  // namespace
 
+// Long (61 lines) on purpose: the enable_pmu decisions in the order of arch/x86/kvm/pmu.h:
+// kvm_init_pmu_capability() (6.1, 6.12), one early return each; the 4.19-5.15 path and the
+// counter caps are functions of their own.
 KvmPmu kvm_pmu(const Snapshot& snap, const KernelProfile& profile, const EffectiveParams& params) {
   KvmPmu k;
   if (!profile.msr_lists) {

@@ -16,6 +16,15 @@ bool module_proves_enabled(const AnalysisContext& ctx) {
          ctx.snap.kvm.api_version == 12;
 }
 
+/// Cannot tell: the MSR \a name could not be read on \a cpus.
+void unreadable(StepResult& s, const char* name, const char* name_and_index, const std::vector<unsigned>& cpus) {
+  s.status = Status::unknown;
+  s.refusal = Refusal::cannot_tell;
+  s.summary = fmt::format("{} not readable on CPUs {}", name, cpu_list(cpus));
+  s.missing.push_back(fmt::format("{} on CPUs {}", name_and_index, cpu_list(cpus)));
+  s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
+}
+
 /// IA32_FEATURE_CONTROL on every CPU, as KVM (4.x: vmx_disabled_by_bios()) or the kernel's
 /// boot-time programming (5.6+: arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl()) judges it.
 struct FeatureControlScan {
@@ -73,21 +82,28 @@ FeatureControlScan scan_feature_control(const AnalysisContext& ctx, bool tboot, 
 void report_vmx_disabled(const AnalysisContext& ctx, const FeatureControlScan& r, bool tboot, StepResult& s) {
   const auto& p = ctx.profile;
   unsigned cpu = r.disabled.front();
+  bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
+  // feat_ctl.c cleared X86_FEATURE_VMX on those CPUs, and so in boot_cpu_data (the AND over all
+  // CPUs). 5.10–6.1: vmx_disabled_by_bios() reads boot_cpu_has() and fails the load, whichever CPU
+  // it was (vmx/vmx.c (6.1)); 6.6+: only the loading CPU's check prints, another CPU fails the
+  // CR4 reserved-bit comparison silently (x86.c: kvm_x86_check_processor_compatibility() (6.12)).
+  bool silent = !boot_cpu && p.vmx_support_scope == SupportScope::loading_cpu;
   if (p.vmx_enable == VmxEnableModel::boot_feat_ctl) {
     s.kvm_log.push_back(tboot ? p.msg.feat_ctl_vmx_inside : p.msg.feat_ctl_vmx_outside);
-    bool boot_cpu = cpu == ctx.snap.cpus.front().cpu;
     // 7.3 tells "FEAT_CTL feature missing" (0x3A faulted) from "FEAT_CTL set, VMX cleared".
     const std::string& bios = !r.faulted && !p.msg.vmx_not_fully_enabled.empty() ? p.msg.vmx_not_fully_enabled
                                                                                  : p.msg.vmx_disabled_bios;
-    s.kvm_log.push_back(kvm_line(boot_cpu || p.msg.vmx_disabled_on_cpu.empty() ? bios : p.msg.vmx_disabled_on_cpu,
-                                 cpu));
+    if (!silent) s.kvm_log.push_back(kvm_line(bios, cpu));
   } else {
     s.kvm_log.push_back(p.msg.vmx_disabled_bios);
     if (r.txt_only && !p.msg.vmx_txt_warning.empty()) s.kvm_log.push_back(p.msg.vmx_txt_warning);
   }
   fail(s, Refusal::disabled_by_firmware,
-       fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off)",
-                   cpu_list(r.disabled)));
+       fmt::format("VMX disabled by firmware on CPUs {} (IA32_FEATURE_CONTROL locked with VMX off){}",
+                   cpu_list(r.disabled),
+                   silent && p.vmx_enable == VmxEnableModel::boot_feat_ctl
+                       ? "; the per-CPU compatibility check fails with EIO (no log line)"
+                       : ""));
   if (r.first_value)
     s.evidence.push_back({"who locked it", fmt::format("cpu{}", r.first_disabled), hex(r.first_value),
                           feat_ctl::who_locked(r.first_value, ctx.running_boot, tboot)});
@@ -106,12 +122,7 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
       s.summary = fmt::format("{} is loaded and answers: VMX is enabled", module_name(ctx.module));
       return;
     }
-    s.status = Status::unknown;
-    s.refusal = Refusal::cannot_tell;
-    s.summary = fmt::format("IA32_FEATURE_CONTROL not readable on CPUs {}", cpu_list(r.unknown));
-    s.missing.push_back(fmt::format("IA32_FEATURE_CONTROL (0x3a) on CPUs {}", cpu_list(r.unknown)));
-    s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
-    return;
+    return unreadable(s, "IA32_FEATURE_CONTROL", "IA32_FEATURE_CONTROL (0x3a)", r.unknown);
   }
   if (!r.unlocked.empty()) {
     s.summary = ctx.profile.vmx_enable == VmxEnableModel::boot_feat_ctl
@@ -129,11 +140,16 @@ void bios_lock_vmx(const AnalysisContext& ctx, StepResult& s) {
   s.summary = "locked with VMX enabled on every CPU";
 }
 
-void bios_lock_svm(const AnalysisContext& ctx, StepResult& s) {
-  using namespace vm_cr;
-  const auto& p = ctx.profile;
-  const bool running_checks_at_boot = ctx.running_boot.clears_svm_on_svmdis;
+/// VM_CR (0xC0010114) on every CPU, as the kernel reads it (arch/x86/kvm/svm/svm.c: is_disabled()
+/// (6.1) on the loading CPU; arch/x86/kernel/cpu/amd.c: init_amd() (6.12) on each CPU at boot).
+struct VmCrScan {
   std::vector<unsigned> disabled, locked_disabled, unknown;
+};
+
+VmCrScan scan_vm_cr(const AnalysisContext& ctx, StepResult& s) {
+  using namespace vm_cr;
+  const bool running_checks_at_boot = ctx.running_boot.clears_svm_on_svmdis;
+  VmCrScan r;
   for (const auto& cpu : ctx.snap.cpus) {
     const MsrRead* m = cpu.find_msr(0xc0010114);
     std::string where = fmt::format("cpu{}", cpu.cpu);
@@ -151,58 +167,61 @@ void bios_lock_svm(const AnalysisContext& ctx, StepResult& s) {
         s.evidence.push_back({"Linux 'svm' flag", where, "", "kept at boot: VM_CR.SVMDIS was clear"});
         continue;
       }
-      unknown.push_back(cpu.cpu);
+      r.unknown.push_back(cpu.cpu);
       continue;
     }
     if (cpu.cpu == ctx.snap.cpus.front().cpu || s.evidence.size() < 8)
       s.evidence.push_back({"VM_CR (0xc0010114)", where, hex(m->value), describe(m->value)});
     if (m->value & kSvmDisable) {
-      disabled.push_back(cpu.cpu);
-      if (m->value & kLock) locked_disabled.push_back(cpu.cpu);
+      r.disabled.push_back(cpu.cpu);
+      if (m->value & kLock) r.locked_disabled.push_back(cpu.cpu);
     }
   }
-  if (!disabled.empty()) {
-    unsigned cpu = disabled.front();
-    switch (p.svm_disable) {
-      case SvmDisableCheck::kvm_loading_cpu:
-        if (cpu == ctx.snap.cpus.front().cpu) s.kvm_log.push_back(p.msg.svm_disabled_bios);
-        break;
-      case SvmDisableCheck::kvm_every_cpu:
-        s.kvm_log.push_back(kvm_line(p.msg.svm_disabled_bios, cpu));
-        break;
-      case SvmDisableCheck::boot_clears_svm:
-        s.kvm_log.push_back(p.msg.svm_boot_disabled);
-        s.kvm_log.push_back(kvm_line(p.msg.svm_not_available, cpu));
-        break;
-    }
-    bool boot_only = p.svm_disable == SvmDisableCheck::kvm_loading_cpu;
-    bool boot_disabled = cpu == ctx.snap.cpus.front().cpu;
-    if (boot_only && !boot_disabled) {
-      // ≤6.1 tests only the loading CPU; the others fail later when virtualization is enabled.
-      s.status = Status::warn;
-      s.summary = fmt::format("SVMDIS set on CPUs {} (not the loading CPU): VMs fail there", cpu_list(disabled));
-      s.kvm_log.push_back(kvm_line(p.msg.enable_failed_cpu, cpu));
-    } else {
-      fail(s, Refusal::disabled_by_firmware,
-           fmt::format("SVM disabled by firmware on CPUs {} (VM_CR.SVMDIS set{})", cpu_list(disabled),
-                       locked_disabled.empty() ? ", not locked" : " and locked"));
-    }
-    s.remedy = locked_disabled.empty()
-                   ? "VM_CR is not locked: `kvmprobe enable-vmx` can clear SVMDIS; or enable 'SVM Mode' in firmware"
-                   : "enable 'SVM Mode' (AMD-V) in the firmware setup and power-cycle: VM_CR is locked until reset";
-    return;
+  return r;
+}
+
+/// The lines each version logs for SVMDIS set (SvmDisableCheck), the refusal and the remedy.
+void report_svm_disabled(const AnalysisContext& ctx, const VmCrScan& r, StepResult& s) {
+  const auto& p = ctx.profile;
+  unsigned cpu = r.disabled.front();
+  switch (p.svm_disable) {
+    case SvmDisableCheck::kvm_loading_cpu:
+      if (cpu == ctx.snap.cpus.front().cpu) s.kvm_log.push_back(p.msg.svm_disabled_bios);
+      break;
+    case SvmDisableCheck::kvm_every_cpu:
+      s.kvm_log.push_back(kvm_line(p.msg.svm_disabled_bios, cpu));
+      break;
+    case SvmDisableCheck::boot_clears_svm:
+      s.kvm_log.push_back(p.msg.svm_boot_disabled);
+      s.kvm_log.push_back(kvm_line(p.msg.svm_not_available, cpu));
+      break;
   }
-  if (!unknown.empty()) {
+  bool boot_only = p.svm_disable == SvmDisableCheck::kvm_loading_cpu;
+  bool boot_disabled = cpu == ctx.snap.cpus.front().cpu;
+  if (boot_only && !boot_disabled) {
+    // ≤6.1 tests only the loading CPU; the others fail later when virtualization is enabled.
+    s.status = Status::warn;
+    s.summary = fmt::format("SVMDIS set on CPUs {} (not the loading CPU): VMs fail there", cpu_list(r.disabled));
+    s.kvm_log.push_back(kvm_line(p.msg.enable_failed_cpu, cpu));
+  } else {
+    fail(s, Refusal::disabled_by_firmware,
+         fmt::format("SVM disabled by firmware on CPUs {} (VM_CR.SVMDIS set{})", cpu_list(r.disabled),
+                     r.locked_disabled.empty() ? ", not locked" : " and locked"));
+  }
+  s.remedy = r.locked_disabled.empty()
+                 ? "VM_CR is not locked: `kvmprobe enable-vmx` can clear SVMDIS; or enable 'SVM Mode' in firmware"
+                 : "enable 'SVM Mode' (AMD-V) in the firmware setup and power-cycle: VM_CR is locked until reset";
+}
+
+void bios_lock_svm(const AnalysisContext& ctx, StepResult& s) {
+  VmCrScan r = scan_vm_cr(ctx, s);
+  if (!r.disabled.empty()) return report_svm_disabled(ctx, r, s);
+  if (!r.unknown.empty()) {
     if (module_proves_enabled(ctx)) {
       s.summary = "kvm_amd is loaded and answers: SVM is enabled";
       return;
     }
-    s.status = Status::unknown;
-    s.refusal = Refusal::cannot_tell;
-    s.summary = fmt::format("VM_CR not readable on CPUs {}", cpu_list(unknown));
-    s.missing.push_back(fmt::format("VM_CR (0xc0010114) on CPUs {}", cpu_list(unknown)));
-    s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
-    return;
+    return unreadable(s, "VM_CR", "VM_CR (0xc0010114)", r.unknown);
   }
   s.summary = "VM_CR.SVMDIS clear on every CPU";
 }

@@ -58,16 +58,13 @@ void cpuid_view_evidence(const Snapshot& snap, StepResult& s, std::vector<std::s
   }
 }
 
-}  // namespace
-
-StepResult step_environment(const AnalysisContext& ctx) {
-  StepResult s = make_step("environment", "Environment");
+/// Another vendor module already registered kvm_x86_ops (arch/x86/kvm/x86.c: kvm_x86_vendor_init()
+/// (6.1, 6.12): "already loaded vendor module", -EEXIST); a built-in one that did not bind blocks
+/// nothing.
+void other_vendor_module(const AnalysisContext& ctx, StepResult& s, std::vector<std::string>& notes) {
   const Snapshot& snap = ctx.snap;
   const auto& p = ctx.profile;
   std::string want = module_name(ctx.module);
-  std::vector<std::string> notes;
-
-  // kvm_x86_ops already set by another vendor module.
   for (const char* other : {"kvm_intel", "kvm_amd", "kvm_pvm"}) {
     if (want == other) continue;
     ModuleState state = vendor_module_state(snap, other);
@@ -91,8 +88,16 @@ StepResult step_environment(const AnalysisContext& ctx) {
     s.evidence.push_back({"loaded module", want, "", "already loaded"});
     notes.push_back(fmt::format("{} is already loaded", want));
   }
+}
 
-  // Another hypervisor holding VMX/SVM: CR4.VMXE / EFER.SVME already set (driver), or its module.
+/// Another hypervisor holding VMX/SVM: CR4.VMXE / EFER.SVME already set (driver), so
+/// vmx/vmx.c: kvm_cpu_vmxon() / svm/svm.c: svm_hardware_enable() (6.1) fail with -EBUSY, at load
+/// where virtualization is enabled at load (6.12: kvm_init() with enable_virt_at_load); or its
+/// module loaded.
+void other_hypervisor(const AnalysisContext& ctx, StepResult& s) {
+  const Snapshot& snap = ctx.snap;
+  const auto& p = ctx.profile;
+  std::string want = module_name(ctx.module);
   std::vector<unsigned> held;
   for (const auto& cpu : snap.cpus) {
     bool vmxe = cpu.cr4 && (*cpu.cr4 & (1ull << 13));
@@ -126,11 +131,10 @@ StepResult step_environment(const AnalysisContext& ctx) {
       s.remedy = fmt::format("stop its VMs or unload {} before using KVM", hv);
     }
   }
+}
 
-  // Whose CPUID this analysis reads: KVM sees the kernel's view.
-  cpuid_view_evidence(snap, s, notes);
-
-  // Guest of a hypervisor?
+/// Running as a guest (hypervisor leaf 0x40000000), or KVM through kvm_pvm.
+void guest_notes(const AnalysisContext& ctx, StepResult& s, std::vector<std::string>& notes) {
   if (ctx.boot) {
     std::string hv = hypervisor_vendor(*ctx.boot);
     if (!hv.empty()) {
@@ -139,10 +143,12 @@ StepResult step_environment(const AnalysisContext& ctx) {
       if (hv == "Microsoft Hv") notes.push_back("on Hyper-V KVM may use the enlightened VMCS");
     }
   }
-  if (vendor_module_state(snap, "kvm_pvm") == ModuleState::registered)
+  if (vendor_module_state(ctx.snap, "kvm_pvm") == ModuleState::registered)
     notes.push_back("kvm_pvm provides KVM without VMX/SVM");
+}
 
-  // /dev/kvm for this caller.
+/// /dev/kvm as this caller sees it (not for imported dumps).
+void dev_kvm_evidence(const Snapshot& snap, StepResult& s, std::vector<std::string>& notes) {
   const auto& kvm = snap.kvm;
   if (snap.origin.rfind("import", 0) != 0) {
     std::string meaning = !kvm.present ? "absent"
@@ -152,6 +158,18 @@ StepResult step_environment(const AnalysisContext& ctx) {
     s.evidence.push_back({"/dev/kvm", "", "", meaning});
     if (kvm.present && !kvm.openable && kvm.open_error == 13) notes.push_back("add the user to the 'kvm' group");
   }
+}
+
+}  // namespace
+
+StepResult step_environment(const AnalysisContext& ctx) {
+  StepResult s = make_step("environment", "Environment");
+  std::vector<std::string> notes;
+  other_vendor_module(ctx, s, notes);
+  other_hypervisor(ctx, s);
+  cpuid_view_evidence(ctx.snap, s, notes);  // whose CPUID this analysis reads: KVM sees the kernel's
+  guest_notes(ctx, s, notes);
+  dev_kvm_evidence(ctx.snap, s, notes);
   if (s.summary.empty()) {
     s.summary = notes.empty() ? "no other vendor module or hypervisor in the way" : join(notes, "; ");
   }

@@ -8,24 +8,10 @@
 #include "core/model/format.h"
 
 namespace kvmprobe {
+namespace {
 
-StepResult step_vmx_config(const AnalysisContext& ctx) {
-  StepResult s = make_step("vmx-config", "VMX capabilities (setup_vmcs_config)");
-  if (!ctx.boot || !has_or_false(*ctx.boot, cpuid::kVmx)) {
-    s.status = Status::skipped;
-    s.summary = "not applicable: no VMX";
-    return s;
-  }
-  const VmxConfig& c = ctx.vmx;
-  const auto& p = ctx.profile;
-  if (!c.evaluated) {
-    s.status = Status::unknown;
-    s.refusal = Refusal::cannot_tell;
-    s.summary = "VMX capability MSRs not readable";
-    s.missing = c.unreadable;
-    s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
-    return s;
-  }
+/// The capability MSRs setup_vmcs_config() reads on the loading CPU, and what it negotiated.
+void control_evidence(const VmxConfig& c, StepResult& s) {
   s.evidence.push_back({"IA32_VMX_BASIC (0x480)", "cpu0", hex(c.basic),
                         fmt::format("revision {:#x}, VMCS {} bytes, memory type {}", c.basic & 0x7fffffff,
                                     c.vmcs_size, c.vmcs_memtype == 6 ? "WB" : std::to_string(c.vmcs_memtype))});
@@ -40,8 +26,10 @@ StepResult step_vmx_config(const AnalysisContext& ctx) {
   ctl("IA32_VMX_EXIT_CTLS", 0x483, c.exit);
   ctl("IA32_VMX_ENTRY_CTLS", 0x484, c.entry);
   if (c.ept_vpid_cap) s.evidence.push_back({"IA32_VMX_EPT_VPID_CAP (0x48c)", "cpu0", hex(c.ept_vpid_cap), ""});
-  s.kvm_log = c.log;
+}
 
+/// The optional features hardware_setup() (6.1) / vmx_hardware_setup() (6.12) turns on or off.
+void feature_evidence(const AnalysisContext& ctx, const VmxConfig& c, StepResult& s) {
   std::vector<std::string> on, off;
   auto feature = [&](const char* name, bool v) { (v ? on : off).push_back(name); };
   feature("EPT", c.ept && ctx.params.flag("kvm_intel.ept", true));
@@ -57,10 +45,31 @@ StepResult step_vmx_config(const AnalysisContext& ctx) {
   feature("WAITPKG", c.waitpkg);
   feature("MPX", c.mpx);
   feature("Intel PT in VMX", c.intel_pt);
-  if (p.vmx.tertiary_optional) feature("IPI virtualization", c.ipi_virt);
+  if (ctx.profile.vmx.tertiary_optional) feature("IPI virtualization", c.ipi_virt);
   auto list = [](const std::vector<std::string>& v) { return v.empty() ? std::string("none") : join(v, ", "); };
   s.evidence.push_back({"features KVM would use", "", "", list(on)});
   s.evidence.push_back({"features unavailable", "", "", list(off)});
+}
+
+}  // namespace
+
+StepResult step_vmx_config(const AnalysisContext& ctx) {
+  StepResult s = make_step("vmx-config", "VMX capabilities (setup_vmcs_config)");
+  if (skipped_without(ctx, cpuid::kVmx, "VMX", s)) return s;
+  const VmxConfig& c = ctx.vmx;
+  const auto& p = ctx.profile;
+  if (!c.evaluated) {
+    s.status = Status::unknown;
+    s.refusal = Refusal::cannot_tell;
+    s.summary = "VMX capability MSRs not readable";
+    s.missing = c.unreadable;
+    s.remedy = "run as root with the msr module (modprobe msr) or the kvmprobe driver";
+    return s;
+  }
+  control_evidence(c, s);
+  s.kvm_log = c.log;
+
+  feature_evidence(ctx, c, s);
 
   if (!c.failures.empty()) {
     fail(s, Refusal::other, fmt::format("kvm_intel would fail with EIO: {}", c.failures.front()));

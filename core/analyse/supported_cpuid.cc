@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <optional>
 
 #include "core/analyse/cpu_facts.h"
 #include "core/profiles/cpuid_caps.h"
@@ -374,49 +375,58 @@ class Evaluator {
     return {*v_.enable_pmu == want, {}};
   }
 
-  Decision decide(const CapStep& s) const {
+  /// Conditions of arch/x86/kvm/cpuid.c: kvm_set_cpu_caps() (6.1, 6.12), for both vendors.
+  std::optional<Decision> common_cond(const CapStep& s) const {
     using C = CapCond;
     switch (s.cond) {
-      case C::always: return {true, {}};
+      case C::always: return Decision{true, {}};
       case C::boot_has_same: return linux_.has(s.word, s.bit);
       case C::raw_has_same: {
         const auto& d = cap_word(s.word);
-        return {host_.raw_bit(d.leaf, d.subleaf, d.reg, s.bit), {}};
+        return Decision{host_.raw_bit(d.leaf, d.subleaf, d.reg, s.bit), {}};
       }
-      case C::boot_ibpb_and_ibrs: return {linux_.ibpb() && linux_.ibrs(), {}};
-      case C::boot_ibpb: return {linux_.ibpb(), {}};
-      case C::boot_ibrs: return {linux_.ibrs(), {}};
-      case C::boot_stibp: return {linux_.stibp(), {}};
-      case C::boot_amd_ssbd: return {linux_.amd_ssbd(), {}};
-      case C::boot_spec_ctrl_ssbd: return {linux_.spec_ctrl_ssbd(), {}};
+      case C::boot_ibpb_and_ibrs: return Decision{linux_.ibpb() && linux_.ibrs(), {}};
+      case C::boot_ibpb: return Decision{linux_.ibpb(), {}};
+      case C::boot_ibrs: return Decision{linux_.ibrs(), {}};
+      case C::boot_stibp: return Decision{linux_.stibp(), {}};
+      case C::boot_amd_ssbd: return Decision{linux_.amd_ssbd(), {}};
+      case C::boot_spec_ctrl_ssbd: return Decision{linux_.spec_ctrl_ssbd(), {}};
       case C::no_ssb_bug: {
         auto d = linux_.ssb_bug();
-        return {!d.value, d.unknown};
+        return Decision{!d.value, d.unknown};
       }
       case C::ls_cfg_ssbd_not_amd_ssbd: {
         auto d = linux_.ls_cfg_ssbd();
-        return {d.value && !linux_.amd_ssbd(), d.unknown};
+        return Decision{d.value && !linux_.amd_ssbd(), d.unknown};
       }
-      case C::lfence_rdtsc: return {linux_.lfence_rdtsc(), {}};
+      case C::lfence_rdtsc: return Decision{linux_.lfence_rdtsc(), {}};
       case C::no_null_seg_bug: {
         auto d = linux_.null_seg_bug();
-        return {!d.value, d.unknown};
+        return Decision{!d.value, d.unknown};
       }
       case C::srso_no: return linux_.srso_no();
       case C::no_tdp_or_no_ospke:
-        return {!v_.tdp.value || !host_.raw_bit(7, 0, Reg::ecx, 4), v_.tdp.unknown};
-      case C::no_tdp: return {!v_.tdp.value, v_.tdp.unknown};
-      case C::nested: return {v_.nested, {}};
+        return Decision{!v_.tdp.value || !host_.raw_bit(7, 0, Reg::ecx, 4), v_.tdp.unknown};
+      case C::no_tdp: return Decision{!v_.tdp.value, v_.tdp.unknown};
+      default: return std::nullopt;
+    }
+  }
+
+  /// Conditions of arch/x86/kvm/vmx/vmx.c: vmx_set_cpu_caps() (6.1, 6.12); `nested` serves svm too.
+  std::optional<Decision> vmx_cond(const CapStep& s) const {
+    using C = CapCond;
+    switch (s.cond) {
+      case C::nested: return Decision{v_.nested, {}};
       case C::vmx_mpx: {
         // kvm_mpx_supported(): supported XCR0 has BNDREGS and BNDCSR (vmx_hardware_setup drops
         // them without the MPX VMX controls), then check_and_set against the host.
-        if (!ctx_.supported_xcr0) return {false, "supported XCR0 unknown: MPX assumed off"};
+        if (!ctx_.supported_xcr0) return Decision{false, "supported XCR0 unknown: MPX assumed off"};
         bool mpx = (*ctx_.supported_xcr0 & 0x18) == 0x18;
-        return {mpx && host_.raw_bit(7, 0, Reg::ebx, 14), {}};
+        return Decision{mpx && host_.raw_bit(7, 0, Reg::ebx, 14), {}};
       }
       case C::vmx_no_invpcid: {
         auto d = vmx_secondary(vmx::kEnableInvpcid, "ENABLE_INVPCID");
-        return {!d.value, d.unknown};
+        return Decision{!d.value, d.unknown};
       }
       case C::vmx_invpcid: {
         // 5.10: if (cpu_has_vmx_invpcid()) kvm_cpu_cap_check_and_set(X86_FEATURE_INVPCID).
@@ -424,44 +434,60 @@ class Evaluator {
         return {d.value && bit(linux_.word(CapWord::l7_0_ebx), 10), d.unknown};
       }
       case C::vmx_pt_host_guest:
-        if (ctx_.params.number("kvm_intel.pt_mode", 0) == 0) return {false, {}};
-        return {false, "kvm_intel.pt_mode=1: whether host-guest PT survives hardware_setup is "
+        if (ctx_.params.number("kvm_intel.pt_mode", 0) == 0) return Decision{false, {}};
+        return Decision{false, "kvm_intel.pt_mode=1: whether host-guest PT survives hardware_setup is "
                        "not modelled (assumed not)"};
       case C::vmx_pebs:
         // vmx_pebs_supported(): boot_cpu_has(PEBS) && kvm_pmu_cap.pebs_ept.
-        if (v_.enable_pmu == false || !host_.raw_bit(1, 0, Reg::edx, 21)) return {false, {}};
-        return {false, "PEBS virtualization (PERF_CAPABILITIES.PEBS_BASELINE, EPT-friendly "
+        if (v_.enable_pmu == false || !host_.raw_bit(1, 0, Reg::edx, 21)) return Decision{false, {}};
+        return Decision{false, "PEBS virtualization (PERF_CAPABILITIES.PEBS_BASELINE, EPT-friendly "
                        "PEBS) not modelled: DS/DTES64 assumed not advertised"};
       case C::no_enable_pmu: return pmu(false);
       case C::no_enable_sgx:
-        if (!host_.raw_bit(7, 0, Reg::ebx, 2)) return {true, {}};
-        return {true, "SGX: kvm_intel's enable_sgx (firmware SGX enablement, ENCLS exiting) not "
+        if (!host_.raw_bit(7, 0, Reg::ebx, 2)) return Decision{true, {}};
+        return Decision{true, "SGX: kvm_intel's enable_sgx (firmware SGX enablement, ENCLS exiting) not "
                       "modelled (assumed off)"};
       case C::vmx_umip_emulated: return vmx_secondary(vmx::kDescExiting, "DESC_EXITING");
       case C::vmx_no_xsaves: {
         auto d = vmx_secondary(vmx::kEnableXsaves, "ENABLE_XSAVES");
-        return {!d.value, d.unknown};
+        return Decision{!d.value, d.unknown};
       }
       case C::vmx_no_rdtscp: {
         auto d = vmx_secondary(vmx::kEnableRdtscp, "ENABLE_RDTSCP");
-        return {!d.value, d.unknown};
+        return Decision{!d.value, d.unknown};
       }
       case C::vmx_waitpkg: {
         auto d = vmx_secondary(vmx::kUsrWaitPause, "USR_WAIT_PAUSE");
-        return {d.value && host_.raw_bit(7, 0, Reg::ecx, 5), d.unknown};
+        return Decision{d.value && host_.raw_bit(7, 0, Reg::ecx, 5), d.unknown};
       }
+      default: return std::nullopt;
+    }
+  }
+
+  /// Conditions of arch/x86/kvm/svm/svm.c: svm_set_cpu_caps() (6.1, 6.12).
+  std::optional<Decision> svm_cond(const CapStep& s) const {
+    using C = CapCond;
+    switch (s.cond) {
       case C::svm_ls_cfg_or_amd_ssbd: {
         auto d = linux_.ls_cfg_ssbd();
-        return {d.value || linux_.amd_ssbd(), d.unknown};
+        return Decision{d.value || linux_.amd_ssbd(), d.unknown};
       }
       case C::svm_pmu_perfctr_core:
       case C::svm_pmu_core_counters: {
         // 6.1: enable_pmu && boot PERFCTR_CORE. 6.12: enable_pmu && perf's GP count >= 6
         // (6 with PERFCTR_CORE, more with PERFMON_V2), then check_and_set(PERFCTR_CORE).
         auto d = pmu(true);
-        return {d.value && host_.raw_bit(0x80000001, 0, Reg::ecx, 23), d.unknown};
+        return Decision{d.value && host_.raw_bit(0x80000001, 0, Reg::ecx, 23), d.unknown};
       }
+      default: return std::nullopt;
     }
+  }
+
+  /// Whether step \a s sets/clears its bit here, in the function of the kernel that holds it.
+  Decision decide(const CapStep& s) const {
+    if (auto d = common_cond(s)) return *d;
+    if (auto d = vmx_cond(s)) return *d;
+    if (auto d = svm_cond(s)) return *d;
     return {false, {}};
   }
 

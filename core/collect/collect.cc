@@ -300,6 +300,46 @@ void collect_tsc(Sources& src, DriverStateSource* driver,
   if (s.tsc.empty()) s.notes.push_back("tsc: no TSC frequency found");
 }
 
+/// Who took the snapshot, where and when.
+void record_host(HostSystem& host, Snapshot& s) {
+  s.origin = "live";
+  s.tool_version = KVMPROBE_VERSION;
+  s.taken_at = host.utc_now_iso();
+  s.hostname = host.hostname();
+  s.kernel_release = host.kernel_release();
+  s.kernel_version = host.kernel_version();
+  s.is_root = host.is_root();
+}
+
+/// /proc/cmdline into the snapshot; /proc/cpuinfo parsed (nullopt, with a note, when unreadable).
+std::optional<std::map<unsigned, CpuinfoEntry>> read_proc(SysfsReader& fs, Snapshot& s) {
+  if (auto cmdline = fs.read_file("/proc/cmdline"))
+    s.kernel_cmdline = trim(*cmdline);
+  else
+    s.notes.push_back("kernel command line unreadable: " + cmdline.error().detail);
+  auto text = fs.read_file("/proc/cpuinfo", kMaxCpuinfoBytes);
+  if (text) return parse_cpuinfo(*text);
+  s.notes.push_back("/proc/cpuinfo unreadable: " + text.error().detail);
+  return std::nullopt;
+}
+
+/// The relevant lines of the kernel log into the snapshot; returns every line read (the perf and
+/// TSC detection read them all).
+std::vector<std::string> record_kernel_log(Result<std::vector<std::string>> log_read, Snapshot& s) {
+  if (!log_read) {
+    s.notes.push_back(log_read.error().detail);
+    return {};
+  }
+  s.kernel_log_read = true;
+  std::vector<std::string> log_lines = std::move(log_read).value();
+  std::size_t dropped = 0;
+  s.kernel_log = select_relevant_lines(log_lines, kMaxKernelLogLines, dropped);
+  if (dropped)
+    s.notes.push_back("kernel log: " + std::to_string(dropped) + " relevant lines left out (kept the first and last " +
+                      std::to_string(kMaxKernelLogLines / 2) + ")");
+  return log_lines;
+}
+
 }  // namespace
 
 Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
@@ -307,13 +347,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
       !src.host)
     return make_error(ErrorKind::internal, "collect: a required source is missing");
   Snapshot s;
-  s.origin = "live";
-  s.tool_version = KVMPROBE_VERSION;
-  s.taken_at = src.host->utc_now_iso();
-  s.hostname = src.host->hostname();
-  s.kernel_release = src.host->kernel_release();
-  s.kernel_version = src.host->kernel_version();
-  s.is_root = src.host->is_root();
+  record_host(*src.host, s);
 
   auto online = src.fs->read_file("/sys/devices/system/cpu/online");
   if (!online)
@@ -348,16 +382,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
   else
     kvm_and_log();
 
-  if (auto cmdline = src.fs->read_file("/proc/cmdline"))
-    s.kernel_cmdline = trim(*cmdline);
-  else
-    s.notes.push_back("kernel command line unreadable: " + cmdline.error().detail);
-
-  std::optional<std::map<unsigned, CpuinfoEntry>> cpuinfo;
-  if (auto text = src.fs->read_file("/proc/cpuinfo", kMaxCpuinfoBytes))
-    cpuinfo = parse_cpuinfo(*text);
-  else
-    s.notes.push_back("/proc/cpuinfo unreadable: " + text.error().detail);
+  auto cpuinfo = read_proc(*src.fs, s);
   const auto* info = cpuinfo ? &*cpuinfo : nullptr;
 
   collect_cpus(opt, src, *driver, info, s);
@@ -366,19 +391,7 @@ Result<Snapshot> collect(const CollectOptions& opt, Sources& src) {
   if (background) background->join();
   s.kvm = std::move(kvm_info);
   s.kvm.misc_registered = src.fs->exists("/sys/class/misc/kvm");
-  std::vector<std::string> log_lines;
-  if (log_read) {
-    s.kernel_log_read = true;
-    log_lines = std::move(log_read).value();
-    std::size_t dropped = 0;
-    s.kernel_log = select_relevant_lines(log_lines, kMaxKernelLogLines, dropped);
-    if (dropped)
-      s.notes.push_back("kernel log: " + std::to_string(dropped) +
-                        " relevant lines left out (kept the first and last " +
-                        std::to_string(kMaxKernelLogLines / 2) + ")");
-  } else {
-    s.notes.push_back(log_read.error().detail);
-  }
+  std::vector<std::string> log_lines = record_kernel_log(std::move(log_read), s);
   s.perf = detect_perf_pmu(*src.fs, log_lines);
   collect_tsc(src, *driver, info, std::move(log_lines), s);
   return s;

@@ -193,69 +193,82 @@ std::vector<std::pair<std::string, const json*>> ordered_members(const json& obj
 
 constexpr std::size_t kLineWidth = 100;
 
-void layout(const json& v, std::size_t indent, std::string& out) {
+void layout(const json& v, std::size_t indent, std::string& out);
+
+/// An object: one line when it holds at most 8 scalars (a CPUID leaf, an MSR read), else one
+/// member a line, in the format's key order.
+void layout_object(const json& v, std::size_t indent, std::string& out) {
   const std::string pad(indent + 2, ' ');
-  if (v.is_object()) {
-    auto members = ordered_members(v);
-    if (members.empty()) {
-      out += "{}";
-      return;
-    }
-    if (all_scalars(v) && members.size() <= 8) {  // a CPUID leaf, an MSR read: one line
-      out += "{";
-      for (std::size_t i = 0; i < members.size(); ++i)
-        out += (i ? ", " : "") + scalar_text(json(members[i].first)) + ": " + scalar_text(*members[i].second);
-      out += "}";
-      return;
-    }
-    out += "{\n";
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      out += pad + scalar_text(json(members[i].first)) + ": ";
-      layout(*members[i].second, indent + 2, out);
-      out += i + 1 < members.size() ? ",\n" : "\n";
-    }
-    out += std::string(indent, ' ') + "}";
-  } else if (v.is_array()) {
-    if (v.empty()) {
-      out += "[]";
-      return;
-    }
-    if (all_scalars(v)) {  // CPU lists, flags: fill lines
-      std::vector<std::string> items;
-      std::size_t total = 2;
-      for (const auto& e : v) total += (items.emplace_back(scalar_text(e))).size() + 2;
-      if (indent + total <= kLineWidth) {
-        out += "[";
-        for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-        out += "]";
-        return;
-      }
-      out += "[\n" + pad;
-      std::size_t col = pad.size();
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i && col + items[i].size() + 2 > kLineWidth) {
-          out += ",\n" + pad;
-          col = pad.size();
-        } else if (i) {
-          out += ", ";
-          col += 2;
-        }
-        out += items[i];
-        col += items[i].size();
-      }
-      out += "\n" + std::string(indent, ' ') + "]";
-      return;
-    }
-    out += "[\n";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      out += pad;
-      layout(v[i], indent + 2, out);
-      out += i + 1 < v.size() ? ",\n" : "\n";
-    }
-    out += std::string(indent, ' ') + "]";
-  } else {
-    out += scalar_text(v);
+  auto members = ordered_members(v);
+  if (members.empty()) {
+    out += "{}";
+    return;
   }
+  if (all_scalars(v) && members.size() <= 8) {
+    out += "{";
+    for (std::size_t i = 0; i < members.size(); ++i)
+      out += (i ? ", " : "") + scalar_text(json(members[i].first)) + ": " + scalar_text(*members[i].second);
+    out += "}";
+    return;
+  }
+  out += "{\n";
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    out += pad + scalar_text(json(members[i].first)) + ": ";
+    layout(*members[i].second, indent + 2, out);
+    out += i + 1 < members.size() ? ",\n" : "\n";
+  }
+  out += std::string(indent, ' ') + "}";
+}
+
+/// An array of scalars (CPU lists, flags): on one line when it fits, else filling lines.
+void layout_scalar_array(const json& v, std::size_t indent, std::string& out) {
+  const std::string pad(indent + 2, ' ');
+  std::vector<std::string> items;
+  std::size_t total = 2;
+  for (const auto& e : v) total += (items.emplace_back(scalar_text(e))).size() + 2;
+  if (indent + total <= kLineWidth) {
+    out += "[";
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+    out += "]";
+    return;
+  }
+  out += "[\n" + pad;
+  std::size_t col = pad.size();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i && col + items[i].size() + 2 > kLineWidth) {
+      out += ",\n" + pad;
+      col = pad.size();
+    } else if (i) {
+      out += ", ";
+      col += 2;
+    }
+    out += items[i];
+    col += items[i].size();
+  }
+  out += "\n" + std::string(indent, ' ') + "]";
+}
+
+/// An array: scalars filled into lines, anything else one element a line.
+void layout_array(const json& v, std::size_t indent, std::string& out) {
+  if (v.empty()) {
+    out += "[]";
+    return;
+  }
+  if (all_scalars(v)) return layout_scalar_array(v, indent, out);
+  const std::string pad(indent + 2, ' ');
+  out += "[\n";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    out += pad;
+    layout(v[i], indent + 2, out);
+    out += i + 1 < v.size() ? ",\n" : "\n";
+  }
+  out += std::string(indent, ' ') + "]";
+}
+
+void layout(const json& v, std::size_t indent, std::string& out) {
+  if (v.is_object()) layout_object(v, indent, out);
+  else if (v.is_array()) layout_array(v, indent, out);
+  else out += scalar_text(v);
 }
 
 }  // namespace

@@ -383,6 +383,7 @@ class SnapshotBuilder {
   bool slot(Want& want, Node& node, std::uint64_t& max, bool& skip);
   bool value(const Value& v);
   bool open(bool is_array);
+  bool begin_container(Frame& f, const Frame& parent);
   bool close();
   bool close_object(Frame& f);
   bool close_array(Frame& f);
@@ -391,7 +392,17 @@ class SnapshotBuilder {
   bool to_hex(const Value& v, unsigned bits, std::uint64_t& out);
   bool to_uint(const Value& v, std::uint64_t max, std::uint64_t& out);
   bool to_text(const Value& v, std::string& out);
+  bool convert(const Value& v, Want want, std::uint64_t max, std::uint64_t& x, std::string& str);
+
+  // Storing a converted scalar, by the kind of frame it is read in.
   void store_scalar(const Frame& f, const Value& v, Want want, std::uint64_t max);
+  template <typename E, std::size_t N>
+  void store_enum(const EnumName<E> (&tbl)[N], const std::string& str, E& out);
+  void store_element(const Frame& f, std::uint64_t x, std::string& str);
+  void store_record_member(const Frame& f, std::uint64_t x, std::string& str);
+  void store_cpu_member(int member, std::uint64_t x, std::string& str);
+  void store_kvm_member(int member, std::uint64_t x, std::string& str);
+  void store_top_member(int member, std::uint64_t x, std::string& str);
 
   bool sorted_unique_leaves(std::vector<CpuidLeaf>& v);
   bool sorted_unique_msrs(std::vector<MsrRead>& v);
@@ -533,50 +544,40 @@ bool SnapshotBuilder::value(const Value& v) {
   return ok();
 }
 
-/// Converts \a v (already known to be of the right kind of slot) and stores it where the
-/// innermost frame and its current member say.
-void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, std::uint64_t max) {
-  std::uint64_t x = 0;
-  std::string str;
+/// Converts \a v (already known to be of the right kind of slot) to a number \a x or a text
+/// \a str, as \a want says; false (and the error set) when it does not fit.
+bool SnapshotBuilder::convert(const Value& v, Want want, std::uint64_t max, std::uint64_t& x, std::string& str) {
   switch (want) {
     case Want::boolean:
-      if (v.type != Value::boolean) {
-        fail(here(), "expected true or false");
-        return;
-      }
+      if (v.type != Value::boolean) return fail(here(), "expected true or false");
       x = v.b;
-      break;
-    case Want::uint:
-      if (!to_uint(v, max, x)) return;
-      break;
+      return true;
+    case Want::uint: return to_uint(v, max, x);
     case Want::sint:
       if (v.type == Value::sint) x = static_cast<std::uint64_t>(v.i);
       else if (v.type == Value::uint && v.u <= INT64_MAX) x = v.u;
-      else {
-        fail(here(), v.type == Value::uint ? "out of range" : "expected an integer");
-        return;
-      }
-      break;
-    case Want::hex32:
-      if (!to_hex(v, 32, x)) return;
-      break;
-    case Want::hex64:
-      if (!to_hex(v, 64, x)) return;
-      break;
-    default:  // strings and enums
-      if (!to_text(v, str)) return;
-      break;
+      else return fail(here(), v.type == Value::uint ? "out of range" : "expected an integer");
+      return true;
+    case Want::hex32: return to_hex(v, 32, x);
+    case Want::hex64: return to_hex(v, 64, x);
+    default: return to_text(v, str);  // strings and enums
   }
-  auto enumerated = [&](const auto& tbl, auto& out) {
-    if (auto e = enum_value(tbl, str)) {
-      out = *e;
-      return;
-    }
-    std::string names;
-    for (const auto& entry : tbl) names += (names.empty() ? "" : "|") + std::string(entry.first);
-    fail(here(), "unknown value " + printable(str) + " (expected " + names + ")");
-  };
+}
 
+/// \a out = the value named \a str in \a tbl, or the error naming every value it could be.
+template <typename E, std::size_t N>
+void SnapshotBuilder::store_enum(const EnumName<E> (&tbl)[N], const std::string& str, E& out) {
+  if (auto e = enum_value(tbl, str)) {
+    out = *e;
+    return;
+  }
+  std::string names;
+  for (const auto& entry : tbl) names += (names.empty() ? "" : "|") + std::string(entry.first);
+  fail(here(), "unknown value " + printable(str) + " (expected " + names + ")");
+}
+
+/// One element of a list or map: a string, a map value, a hex number, an online CPU.
+void SnapshotBuilder::store_element(const Frame& f, std::uint64_t x, std::string& str) {
   switch (f.node) {
     case Node::strings: {
       auto* vec = static_cast<std::vector<std::string>*>(f.target);
@@ -591,7 +592,7 @@ void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, st
     case Node::hex_list:
       if (charge(sizeof(std::uint32_t))) static_cast<std::vector<std::uint32_t>*>(f.target)->push_back(static_cast<std::uint32_t>(x));
       return;
-    case Node::online:
+    default:  // Node::online
       if (online_seen_[x]) {
         fail(here(), "duplicate CPU " + std::to_string(x));
         return;
@@ -599,104 +600,115 @@ void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, st
       online_seen_[x] = true;
       if (charge(sizeof(unsigned))) s_.online_cpus.push_back(static_cast<unsigned>(x));
       return;
+  }
+}
+
+/// A member of one CPUID leaf, MSR read, TSC candidate, the perf record or a module.
+void SnapshotBuilder::store_record_member(const Frame& f, std::uint64_t x, std::string& str) {
+  switch (f.node) {
     case Node::leaf: {
-      auto r = static_cast<std::uint32_t>(x);
       std::uint32_t* regs[] = {&leaf_.leaf, &leaf_.subleaf, &leaf_.eax, &leaf_.ebx, &leaf_.ecx, &leaf_.edx};
-      *regs[f.member] = r;
+      *regs[f.member] = static_cast<std::uint32_t>(x);
       return;
     }
     case Node::msr:
       switch (f.member) {
         case 0: msr_.index = static_cast<std::uint32_t>(x); return;
-        case 1: enumerated(kReadStatusNames, msr_.status); return;
+        case 1: store_enum(kReadStatusNames, str, msr_.status); return;
         case 2: msr_.value = x; msr_has_value_ = true; return;
         default: msr_.error = static_cast<int>(x); return;
       }
-    case Node::cpu: {
-      CpuRecord& c = s_.cpus.back();
-      CpuRefs& r = refs_.back();
-      switch (f.member) {
-        case 0: c.cpu = static_cast<unsigned>(x); return;
-        case 3: c.xcr0 = x; return;
-        case 4: c.cr0 = x; return;
-        case 5: c.cr4 = x; return;
-        case 6: c.efer = x; return;
-        case 8: r.cpuid_set = x; return;
-        case 9: r.msr_set = x; return;
-        case 10: r.flags_set = x; return;
-        case 11: enumerated(kCpuidViewNames, c.cpuid_view); return;
-        default: return;
-      }
-    }
     case Node::tsc:
       switch (f.member) {
-        case 0: enumerated(kTscSourceNames, tsc_.source); return;
+        case 0: store_enum(kTscSourceNames, str, tsc_.source); return;
         case 1: tsc_.khz = x; return;
         case 2: tsc_.exact = x != 0; return;
         default: if (charge_string(str)) tsc_.detail = std::move(str); return;
       }
     case Node::perf:
       switch (f.member) {
-        case 0: enumerated(kTriNames, s_.perf.hw_pmu); return;
+        case 0: store_enum(kTriNames, str, s_.perf.hw_pmu); return;
         case 1: if (charge_string(str)) s_.perf.pmu_name = std::move(str); return;
         default: if (charge_string(str)) s_.perf.evidence = std::move(str); return;
       }
-    case Node::module:
+    default:  // Node::module
       if (f.member == 2) module_.builtin = x != 0;
       else if (charge_string(str)) module_.name = std::move(str);
       return;
-    case Node::kvm: {
-      KvmDeviceInfo& k = s_.kvm;
-      switch (f.member) {
-        case 0: k.present = x != 0; return;
-        case 1: k.openable = x != 0; return;
-        case 2: k.open_error = static_cast<int>(x); return;
-        case 3: k.api_version = static_cast<int>(x); return;
-        case 6: k.cap_tsc_control = static_cast<std::int64_t>(x); return;
-        case 7: k.vcpu_tsc_khz = x; return;
-        case 8: k.supported_xcr0 = x; return;
-        case 9: if (charge_string(str)) k.error = std::move(str); return;
-        case 10: k.misc_registered = x != 0; return;
-        default: return;
-      }
-    }
-    case Node::top: {
-      std::string* texts[] = {nullptr, &s_.origin, &s_.tool_version, &s_.taken_at, &s_.hostname,
-                              &s_.kernel_release, &s_.kernel_version, &s_.kernel_cmdline, &s_.msr_backend};
-      if (f.member == 0) read_schema(str);
-      else if (f.member < 9) { if (charge_string(str)) *texts[f.member] = std::move(str); }
-      else if (f.member == 9) s_.is_root = x != 0;
-      else if (f.member == 19) s_.kernel_log_read = x != 0;
-      return;
-    }
+  }
+}
+
+/// A scalar member of the CPU being read (kCpuMembers).
+void SnapshotBuilder::store_cpu_member(int member, std::uint64_t x, std::string& str) {
+  CpuRecord& c = s_.cpus.back();
+  CpuRefs& r = refs_.back();
+  switch (member) {
+    case 0: c.cpu = static_cast<unsigned>(x); return;
+    case 3: c.xcr0 = x; return;
+    case 4: c.cr0 = x; return;
+    case 5: c.cr4 = x; return;
+    case 6: c.efer = x; return;
+    case 8: r.cpuid_set = x; return;
+    case 9: r.msr_set = x; return;
+    case 10: r.flags_set = x; return;
+    case 11: store_enum(kCpuidViewNames, str, c.cpuid_view); return;
     default: return;
   }
 }
 
-bool SnapshotBuilder::open(bool is_array) {
-  if (stack_.size() >= static_cast<std::size_t>(kMaxJsonDepth))
-    return fail_text("is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  if (!value({is_array ? Value::array : Value::object})) return false;
-  if (stack_.empty()) {
-    stack_.push_back({is_array ? Node::skip : Node::top, is_array});
-    return true;
+/// A scalar member of "kvm" (kKvmMembers).
+void SnapshotBuilder::store_kvm_member(int member, std::uint64_t x, std::string& str) {
+  KvmDeviceInfo& k = s_.kvm;
+  switch (member) {
+    case 0: k.present = x != 0; return;
+    case 1: k.openable = x != 0; return;
+    case 2: k.open_error = static_cast<int>(x); return;
+    case 3: k.api_version = static_cast<int>(x); return;
+    case 6: k.cap_tsc_control = static_cast<std::int64_t>(x); return;
+    case 7: k.vcpu_tsc_khz = x; return;
+    case 8: k.supported_xcr0 = x; return;
+    case 9: if (charge_string(str)) k.error = std::move(str); return;
+    case 10: k.misc_registered = x != 0; return;
+    default: return;
   }
-  Want want;
-  Node node;
-  std::uint64_t max;
-  bool skip;
-  if (!slot(want, node, max, skip)) return false;
-  Frame& parent = stack_.back();
-  if (skip) {
-    stack_.push_back({Node::skip, is_array});
-    return true;
-  }
-  if (want != (is_array ? Want::array : Want::object)) return fail(here(), std::string("expected ") + expected(want));
-  if (!parent.is_array && parent.node != Node::string_map) parent.seen |= 1u << parent.member;
+}
 
-  Frame f{node, is_array};
-  f.limit = element_of(node).max;
-  switch (node) {
+/// A scalar member of the top-level object (kTopMembers).
+void SnapshotBuilder::store_top_member(int member, std::uint64_t x, std::string& str) {
+  std::string* texts[] = {nullptr, &s_.origin, &s_.tool_version, &s_.taken_at, &s_.hostname,
+                          &s_.kernel_release, &s_.kernel_version, &s_.kernel_cmdline, &s_.msr_backend};
+  if (member == 0) read_schema(str);
+  else if (member < 9) { if (charge_string(str)) *texts[member] = std::move(str); }
+  else if (member == 9) s_.is_root = x != 0;
+  else if (member == 19) s_.kernel_log_read = x != 0;
+}
+
+/// Converts \a v and stores it where the innermost frame and its current member say.
+void SnapshotBuilder::store_scalar(const Frame& f, const Value& v, Want want, std::uint64_t max) {
+  std::uint64_t x = 0;
+  std::string str;
+  if (!convert(v, want, max, x, str)) return;
+  switch (f.node) {
+    case Node::strings:
+    case Node::string_map:
+    case Node::hex_list:
+    case Node::online: return store_element(f, x, str);
+    case Node::leaf:
+    case Node::msr:
+    case Node::tsc:
+    case Node::perf:
+    case Node::module: return store_record_member(f, x, str);
+    case Node::cpu: return store_cpu_member(f.member, x, str);
+    case Node::kvm: return store_kvm_member(f.member, x, str);
+    case Node::top: return store_top_member(f.member, x, str);
+    default: return;
+  }
+}
+
+/// Starts the record or list that frame \a f (just opened inside \a parent) reads: a new CPU,
+/// a fresh leaf/MSR/TSC/module record, or the vector or map its values go to (f.target).
+bool SnapshotBuilder::begin_container(Frame& f, const Frame& parent) {
+  switch (f.node) {
     case Node::cpu:
       if (!charge(sizeof(CpuRecord) + sizeof(CpuRefs))) return false;
       s_.cpus.emplace_back();
@@ -744,6 +756,33 @@ bool SnapshotBuilder::open(bool is_array) {
       break;
     default: break;
   }
+  return true;
+}
+
+bool SnapshotBuilder::open(bool is_array) {
+  if (stack_.size() >= static_cast<std::size_t>(kMaxJsonDepth))
+    return fail_text("is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  if (!value({is_array ? Value::array : Value::object})) return false;
+  if (stack_.empty()) {
+    stack_.push_back({is_array ? Node::skip : Node::top, is_array});
+    return true;
+  }
+  Want want;
+  Node node;
+  std::uint64_t max;
+  bool skip;
+  if (!slot(want, node, max, skip)) return false;
+  Frame& parent = stack_.back();
+  if (skip) {
+    stack_.push_back({Node::skip, is_array});
+    return true;
+  }
+  if (want != (is_array ? Want::array : Want::object)) return fail(here(), std::string("expected ") + expected(want));
+  if (!parent.is_array && parent.node != Node::string_map) parent.seen |= 1u << parent.member;
+
+  Frame f{node, is_array};
+  f.limit = element_of(node).max;
+  if (!begin_container(f, parent)) return false;
   stack_.push_back(f);
   return true;
 }

@@ -85,10 +85,10 @@ std::string fleet_fingerprint(const SideFacts& f) {
   return fp;
 }
 
-FleetReport fleet(std::vector<FleetHost> hosts) {
-  FleetReport r;
-  r.hosts = std::move(hosts);
-  // 1. Group by fingerprint (one pass over the hosts).
+namespace {
+
+/// 1. Hosts by fingerprint (one pass); hosts whose KVM would not load go to r.excluded.
+std::map<std::string, std::vector<std::size_t>> group_by_fingerprint(FleetReport& r) {
   std::map<std::string, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < r.hosts.size(); ++i) {
     const SideFacts& f = r.hosts[i].facts;
@@ -99,17 +99,21 @@ FleetReport fleet(std::vector<FleetHost> hosts) {
     }
     groups[fleet_fingerprint(f)].push_back(i);
   }
+  return groups;
+}
 
-  // 2. Inside a group only the TSC differs: sort by kHz and cut where the next host cannot
-  // take a guest from the cluster's first host both ways.
+/// 2. Inside a group only the TSC differs: sort by kHz and cut where the next host cannot take a
+/// guest from the cluster's first host both ways.
+std::vector<FleetPool> split_by_tsc(std::map<std::string, std::vector<std::size_t>>& groups,
+                                    const std::vector<FleetHost>& hosts) {
   std::vector<FleetPool> pools;
   for (auto& [fp, members] : groups) {
     std::stable_sort(members.begin(), members.end(), [&](std::size_t a, std::size_t b) {
-      return r.hosts[a].facts.tsc_khz.value_or(0) < r.hosts[b].facts.tsc_khz.value_or(0);
+      return hosts[a].facts.tsc_khz.value_or(0) < hosts[b].facts.tsc_khz.value_or(0);
     });
     FleetPool cur;
     for (std::size_t i : members) {
-      if (!cur.hosts.empty() && !both_ways(r.hosts[cur.hosts.front()].facts, r.hosts[i].facts)) {
+      if (!cur.hosts.empty() && !both_ways(hosts[cur.hosts.front()].facts, hosts[i].facts)) {
         pools.push_back(std::move(cur));
         cur = FleetPool{};
       }
@@ -118,8 +122,12 @@ FleetReport fleet(std::vector<FleetHost> hosts) {
     if (!cur.hosts.empty()) pools.push_back(std::move(cur));
   }
 
-  // 3. Merge pools whose representatives move guests both ways (different fingerprints can
-  // still be compatible, e.g. a list difference of MSRs both KVMs take).
+  return pools;
+}
+
+/// 3. Merge pools whose representatives move guests both ways (different fingerprints can still
+/// be compatible, e.g. a list difference of MSRs both KVMs take); largest pool first.
+void merge_pools(const std::vector<FleetPool>& pools, FleetReport& r) {
   std::vector<std::size_t> parent(pools.size());
   std::iota(parent.begin(), parent.end(), 0);
   auto root = [&](std::size_t x) {
@@ -158,8 +166,10 @@ FleetReport fleet(std::vector<FleetHost> hosts) {
   std::stable_sort(r.pools.begin(), r.pools.end(), [](const FleetPool& a, const FleetPool& b) {
     return a.hosts.size() != b.hosts.size() ? a.hosts.size() > b.hosts.size() : a.hosts.front() < b.hosts.front();
   });
+}
 
-  // 4. One-way edges and the reason a pool stands apart from the largest of its hypervisor.
+/// 4. One-way edges and the reason a pool stands apart from the largest of its hypervisor.
+void link_pools(FleetReport& r) {
   for (std::size_t a = 0; a < r.pools.size(); ++a) {
     const SideFacts& fa = r.hosts[r.pools[a].hosts.front()].facts;
     for (std::size_t b = 0; b < r.pools.size(); ++b) {
@@ -179,6 +189,16 @@ FleetReport fleet(std::vector<FleetHost> hosts) {
       break;
     }
   }
+}
+
+}  // namespace
+
+FleetReport fleet(std::vector<FleetHost> hosts) {
+  FleetReport r;
+  r.hosts = std::move(hosts);
+  auto groups = group_by_fingerprint(r);
+  merge_pools(split_by_tsc(groups, r.hosts), r);
+  link_pools(r);
   return r;
 }
 

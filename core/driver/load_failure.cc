@@ -45,6 +45,36 @@ LoadFailure wrong_kernel(const LoadAttempt& a, const std::string& line) {
   return {LoadCause::wrong_kernel, detail + quoted_log(line), kRebuildHint};
 }
 
+/// EPERM: kernel/module/main.c: may_init_module() (CAP_SYS_MODULE, modules_disabled), then
+/// kernel/module/signing.c: module_sig_check() asking lockdown.
+LoadFailure not_permitted(const LoadAttempt& a) {
+  // main.c may_init_module: CAP_SYS_MODULE and modules_disabled; then signing.c asks
+  // lockdown (LOCKDOWN_MODULE_SIGNATURE), which logs "Lockdown: ...: unsigned module
+  // loading is restricted".
+  if (!a.root)
+    return {LoadCause::not_root, "loading a kernel module needs root (CAP_SYS_MODULE)",
+            "run it as root: sudo kvmprobe driver load"};
+  if (a.security.modules_disabled == Tri::yes)
+    return {LoadCause::modules_disabled,
+            "module loading is switched off until the next reboot "
+            "(/proc/sys/kernel/modules_disabled = 1)",
+            "reboot, and load kvmprobe before whatever sets kernel.modules_disabled"};
+  std::string line = find_line(a.log, {"Lockdown:", "lockdown"});
+  bool locked = a.security.lockdown == Lockdown::integrity ||
+                a.security.lockdown == Lockdown::confidentiality;
+  if (!line.empty() || locked)
+    return {LoadCause::lockdown,
+            std::string("kernel lockdown (") + to_string(a.security.lockdown) + ")" +
+                (a.security.secure_boot == Tri::yes ? ", on because of Secure Boot," : "") +
+                " refuses unsigned modules" + quoted_log(line),
+            kSignHint};
+  return {LoadCause::other,
+          "the kernel refused to load kvmprobe.ko: Operation not permitted (a security "
+          "module, or a missing CAP_SYS_MODULE)" +
+              quoted_log(find_line(a.log, {"kvmprobe"})),
+          "see the kernel log (dmesg) for the refusal"};
+}
+
 }  // namespace
 
 const char* to_string(LoadCause c) {
@@ -91,33 +121,7 @@ LoadFailure explain_load_failure(const LoadAttempt& a) {
             kSignHint};
   }
 
-  if (a.err == EPERM) {
-    // main.c may_init_module: CAP_SYS_MODULE and modules_disabled; then signing.c asks
-    // lockdown (LOCKDOWN_MODULE_SIGNATURE), which logs "Lockdown: ...: unsigned module
-    // loading is restricted".
-    if (!a.root)
-      return {LoadCause::not_root, "loading a kernel module needs root (CAP_SYS_MODULE)",
-              "run it as root: sudo kvmprobe driver load"};
-    if (a.security.modules_disabled == Tri::yes)
-      return {LoadCause::modules_disabled,
-              "module loading is switched off until the next reboot "
-              "(/proc/sys/kernel/modules_disabled = 1)",
-              "reboot, and load kvmprobe before whatever sets kernel.modules_disabled"};
-    line = find_line(log, {"Lockdown:", "lockdown"});
-    bool locked = a.security.lockdown == Lockdown::integrity ||
-                  a.security.lockdown == Lockdown::confidentiality;
-    if (!line.empty() || locked)
-      return {LoadCause::lockdown,
-              std::string("kernel lockdown (") + to_string(a.security.lockdown) + ")" +
-                  (a.security.secure_boot == Tri::yes ? ", on because of Secure Boot," : "") +
-                  " refuses unsigned modules" + quoted_log(line),
-              kSignHint};
-    return {LoadCause::other,
-            "the kernel refused to load kvmprobe.ko: Operation not permitted (a security "
-            "module, or a missing CAP_SYS_MODULE)" +
-                quoted_log(find_line(log, {"kvmprobe"})),
-            "see the kernel log (dmesg) for the refusal"};
-  }
+  if (a.err == EPERM) return not_permitted(a);
   if (a.err == ENOENT)
     return {LoadCause::not_found, "cannot open " + a.ko_path + ": No such file or directory",
             "pass the module with --ko PATH"};

@@ -38,6 +38,24 @@ enum class SvmDisableCheck {
   boot_clears_svm,   ///< 6.8+: init_amd()/init_hygon() clear X86_FEATURE_SVM at boot
 };
 
+/// What the load-time VMX/SVM support check reads when the CPUs differ (the loading CPU has it,
+/// another does not). At boot the kernel ANDs every CPU's feature flags into boot_cpu_data
+/// (arch/x86/kernel/cpu/common.c: identify_cpu() (6.1, 6.12)); feat_ctl.c clears VMX on a CPU
+/// whose IA32_FEAT_CTL leaves it off. kvmprobe takes the boot CPU as the loading CPU.
+enum class SupportScope {
+  /// boot_cpu_has(): any CPU lacking it fails the load, -EOPNOTSUPP, with the "common" message:
+  /// arch/x86/kvm/vmx/vmx.c: vmx_disabled_by_bios() ("support for 'kvm_intel' disabled by bios"),
+  /// arch/x86/include/asm/virtext.h: cpu_has_svm() ("has_svm: svm not available") (6.1).
+  common_flags,
+  /// The loading CPU's own flags (arch/x86/kvm/vmx/vmx.c: kvm_is_vmx_supported(), svm/svm.c:
+  /// kvm_is_svm_supported() (6.12)); every online CPU, in order, in arch/x86/kvm/x86.c:
+  /// kvm_x86_check_processor_compatibility() (6.12): the CR4 reserved-bit mask against
+  /// boot_cpu_data's first (VMX is in it: the first CPU with VMX fails, -EIO, no log line), then
+  /// the vendor check naming the CPU (SVM: "SVM not supported by CPU n", -EIO). 4.19 (no source
+  /// here) reads CPUID and 0x3A on the loading CPU only.
+  loading_cpu,
+};
+
 /// Where the per-CPU checks happen and what they compare: arch/x86/kvm/vmx/vmx.c:
 /// vmx_check_processor_compat() (6.1, 6.12); arch/x86/kvm/svm/svm.c: svm_check_processor_compat()
 /// (returns 0 in 6.1; __kvm_is_svm_supported() in 6.12).
@@ -69,7 +87,6 @@ struct KvmMessages {
   std::string vmx_disabled_bios;     ///< "kvm: disabled by bios" / "... in MSR_IA32_FEAT_CTL on CPU {cpu}"
   std::string vmx_txt_warning;       ///< 4.x "disable TXT in the BIOS ..." ("" when absent)
   std::string vmx_not_fully_enabled; ///< 7.3 split message ("" when absent)
-  std::string vmx_disabled_on_cpu;   ///< 5.10–6.1 per-CPU "kvm: VMX is disabled on CPU {cpu}"
   std::string vmx_inconsistent_cpu;  ///< "kvm: CPU {cpu} feature inconsistency!" / "Inconsistent VMCS config on CPU {cpu}"
   std::string vmx_setup_failed_cpu;  ///< 6.6+: "kvm_intel: Failed to setup VMCS config on CPU {cpu}"
   std::string svm_not_amd;           ///< "has_svm: not amd" / "kvm_amd: CPU {cpu} isn't AMD or Hygon"
@@ -129,6 +146,8 @@ struct KernelProfile {
   // Support (VmxEnableModel, SvmDisableCheck, ConsistencyModel above).
   VmxEnableModel vmx_enable = VmxEnableModel::boot_feat_ctl;
   bool vmx_support_per_cpu_message = false;  ///< 6.6+: messages name the CPU
+  SupportScope vmx_support_scope = SupportScope::common_flags;  ///< 5.6–6.1 common, 4.19 and 6.6+ loading CPU
+  SupportScope svm_support_scope = SupportScope::common_flags;  ///< ≤6.1 common, 6.6+ loading CPU
   bool svm_accepts_hygon = true;
   bool svm_checks_ext_level = false;
   bool svm_checks_sev_guest = false;

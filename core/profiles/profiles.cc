@@ -29,7 +29,8 @@ void set_param(KernelProfile& p, const std::string& name, const std::string& val
   p.params.push_back({name, value, note});
 }
 
-// 4.19.1. Debian 10.
+// 4.19.1. Debian 10. Long on purpose: the base profile is data (every field the later profiles
+// inherit and change), one assignment a line.
 KernelProfile profile_4_19() {
   KernelProfile p;
   p.id = "4.19";
@@ -38,6 +39,7 @@ KernelProfile profile_4_19() {
   p.applies_from = {4, 19, 0};
   p.description = "4.19.1 (Debian 10 base; later 4.19.y stable backports not modelled)";
   p.vmx_enable = VmxEnableModel::kvm_reads_feature_control;
+  p.vmx_support_scope = SupportScope::loading_cpu;
   p.svm_accepts_hygon = false;
   p.svm_checks_ext_level = true;
   p.svm_disable = SvmDisableCheck::kvm_loading_cpu;
@@ -119,6 +121,7 @@ KernelProfile profile_5_10_early(const KernelProfile& prev) {
   p.description = "5.10.7 (early 5.10.y, before the stable backports read in 5.10.262)";
   p.checks_fpu = true;
   p.vmx_enable = VmxEnableModel::boot_feat_ctl;
+  p.vmx_support_scope = SupportScope::common_flags;
   p.svm_accepts_hygon = true;
   p.consistency = ConsistencyModel::feat_ctl_then_vmcs;
   p.set_tsc_khz_bound_unconditional = false;
@@ -135,7 +138,6 @@ KernelProfile profile_5_10_early(const KernelProfile& prev) {
 
   auto& m = p.msg;
   m.vmx_txt_warning.clear();
-  m.vmx_disabled_on_cpu = "kvm: VMX is disabled on CPU {cpu}";
   m.svm_not_amd = "has_svm: not amd or hygon";
   m.inadequate_fpu = "kvm: inadequate fpu";
   m.svm_npt_enabled = "SVM: kvm: Nested Paging enabled";
@@ -257,6 +259,8 @@ KernelProfile profile_6_6(const KernelProfile& prev) {
   p.vmx_support_per_cpu_message = true;
   p.svm_disable = SvmDisableCheck::kvm_every_cpu;
   p.consistency = ConsistencyModel::support_then_vmcs;
+  p.vmx_support_scope = SupportScope::loading_cpu;
+  p.svm_support_scope = SupportScope::loading_cpu;
   // vmx_init/svm_init check support on the loading CPU first (arch/x86/kvm/vmx/vmx.c:
   // vmx_init(), kvm_is_vmx_supported(); svm/svm.c: svm_init(), kvm_is_svm_supported() (6.12)),
   // then kvm_x86_vendor_init (__kvm_x86_vendor_init in 6.6): already loaded, FPU, PAT, MMU,
@@ -273,7 +277,6 @@ KernelProfile profile_6_6(const KernelProfile& prev) {
   auto& m = p.msg;
   m.vmx_no_support = "kvm_intel: VMX not supported by CPU {cpu}";
   m.vmx_disabled_bios = "kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU {cpu}";
-  m.vmx_disabled_on_cpu.clear();
   m.vmx_setup_failed_cpu = "kvm_intel: Failed to setup VMCS config on CPU {cpu}";
   m.vmx_inconsistent_cpu = "kvm_intel: Inconsistent VMCS config on CPU {cpu}";
   m.svm_not_amd = "kvm_amd: CPU {cpu} isn't AMD or Hygon";

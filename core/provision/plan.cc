@@ -105,14 +105,20 @@ bool want_bit(Want w, std::optional<bool> has, std::uint64_t b, const char* what
   return false;
 }
 
+/// The CPU's read of MSR \a index; nullptr, and the CPU marked unreadable, when it is missing
+/// or failed.
+const MsrRead* readable_msr(const CpuRecord& cpu, std::uint32_t index, CpuPlan& p) {
+  const MsrRead* m = cpu.find_msr(index);
+  if (m && m->ok()) return m;
+  p.action = CpuAction::unreadable;
+  p.missing.push_back(m ? fmt::format("rdmsr {:#x} on cpu{} failed (errno {})", index, cpu.cpu, m->error)
+                        : fmt::format("{:#x} was not read on cpu{}", index, cpu.cpu));
+  return nullptr;
+}
+
 void plan_cpu_vmx(const CpuRecord& cpu, std::uint64_t set, std::uint64_t lock, CpuPlan& p) {
-  const MsrRead* m = cpu.find_msr(kFeatureControl);
-  if (!m || !m->ok()) {
-    p.action = CpuAction::unreadable;
-    p.missing.push_back(m ? fmt::format("rdmsr 0x3a on cpu{} failed (errno {})", cpu.cpu, m->error)
-                          : fmt::format("0x3a was not read on cpu{}", cpu.cpu));
-    return;
-  }
+  const MsrRead* m = readable_msr(cpu, kFeatureControl, p);
+  if (!m) return;
   std::uint64_t v = m->value;
   p.old_value = v;
   p.state = feat_ctl::describe(v);
@@ -129,13 +135,8 @@ void plan_cpu_vmx(const CpuRecord& cpu, std::uint64_t set, std::uint64_t lock, C
 }
 
 void plan_cpu_svm(const CpuRecord& cpu, CpuPlan& p) {
-  const MsrRead* m = cpu.find_msr(kVmCr);
-  if (!m || !m->ok()) {
-    p.action = CpuAction::unreadable;
-    p.missing.push_back(m ? fmt::format("rdmsr 0xc0010114 on cpu{} failed (errno {})", cpu.cpu, m->error)
-                          : fmt::format("0xc0010114 was not read on cpu{}", cpu.cpu));
-    return;
-  }
+  const MsrRead* m = readable_msr(cpu, kVmCr, p);
+  if (!m) return;
   std::uint64_t v = m->value;
   p.old_value = v;
   p.state = vm_cr::describe(v);
@@ -262,6 +263,39 @@ void decide(const Snapshot& snap, Plan& plan) {
   add_warnings(snap, plan);
 }
 
+/// Whether the boot CPU has VMX/SVM in CPUID; when not (or not recorded) the plan's verdict says so.
+bool has_feature(const CpuRecord& boot, bool intel, Plan& plan) {
+  auto feature = has(boot, intel ? cpuid::kVmx : cpuid::kSvm);
+  if (!feature) {
+    plan.verdict = PlanVerdict::cannot_tell;
+    plan.summary = fmt::format("{} not recorded", intel ? cpuid::kVmx.name : cpuid::kSvm.name);
+    return false;
+  }
+  if (!*feature) {
+    plan.verdict = PlanVerdict::no_support;
+    plan.summary = fmt::format("the CPU has no {} ({} is clear): nothing can enable it", intel ? "VMX" : "SVM",
+                               intel ? cpuid::kVmx.name : cpuid::kSvm.name);
+    plan.remedy = "a CPU (or, in a VM, a virtual CPU model) with hardware virtualization is needed";
+    return false;
+  }
+  return true;
+}
+
+/// What each CPU needs (CPUs outside --cpus are left as they are).
+void plan_cpus(const Snapshot& snap, bool intel, const PlanOptions& options, Plan& plan) {
+  for (const auto& cpu : snap.cpus) {
+    CpuPlan p;
+    p.cpu = cpu.cpu;
+    if (intel)
+      plan_cpu_vmx(cpu, plan.enable_set, plan.lock_set, p);
+    else
+      plan_cpu_svm(cpu, p);
+    if (options.cpus && std::find(options.cpus->begin(), options.cpus->end(), cpu.cpu) == options.cpus->end())
+      p.action = CpuAction::not_selected;
+    plan.cpus.push_back(std::move(p));
+  }
+}
+
 }  // namespace
 
 Result<Plan> make_plan(const Snapshot& snap, const DesiredState& want,
@@ -297,36 +331,14 @@ Result<Plan> make_plan(const Snapshot& snap, const DesiredState& want,
                       "add \"svm\": {\"enabled\": true} to the profile's \"desired\"");
   plan.msr = intel ? kFeatureControl : kVmCr;
   plan.msr_name = intel ? "IA32_FEATURE_CONTROL (0x3a)" : "VM_CR (0xc0010114)";
-  auto feature = has(*boot, intel ? cpuid::kVmx : cpuid::kSvm);
-  if (!feature) {
-    plan.verdict = PlanVerdict::cannot_tell;
-    plan.summary = fmt::format("{} not recorded", intel ? cpuid::kVmx.name : cpuid::kSvm.name);
-    return plan;
-  }
-  if (!*feature) {
-    plan.verdict = PlanVerdict::no_support;
-    plan.summary = fmt::format("the CPU has no {} ({} is clear): nothing can enable it", intel ? "VMX" : "SVM",
-                               intel ? cpuid::kVmx.name : cpuid::kSvm.name);
-    plan.remedy = "a CPU (or, in a VM, a virtual CPU model) with hardware virtualization is needed";
-    return plan;
-  }
+  if (!has_feature(*boot, intel, plan)) return plan;
   if (intel) {
     if (!vmx_bits(snap, *boot, *want.vmx, plan.enable_set, plan)) return plan;
     plan.lock_set = want.vmx->lock ? feat_ctl::kLocked : 0;
   } else {
     plan.enable_clear = vm_cr::kSvmDisable;
   }
-  for (const auto& cpu : snap.cpus) {
-    CpuPlan p;
-    p.cpu = cpu.cpu;
-    if (intel)
-      plan_cpu_vmx(cpu, plan.enable_set, plan.lock_set, p);
-    else
-      plan_cpu_svm(cpu, p);
-    if (options.cpus && std::find(options.cpus->begin(), options.cpus->end(), cpu.cpu) == options.cpus->end())
-      p.action = CpuAction::not_selected;
-    plan.cpus.push_back(std::move(p));
-  }
+  plan_cpus(snap, intel, options, plan);
   decide(snap, plan);
   return plan;
 }

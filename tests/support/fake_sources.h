@@ -2,6 +2,7 @@
 // file tree for the SysfsReader, so collect tests run without root, MSRs or /dev/kvm.
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -261,5 +262,15 @@ struct FakeHostWorld {
     return s;
   }
 };
+
+/// Writes \a size bytes at byte offset \a offset of a (sparse) file, as the msr and cpuid device
+/// nodes lay out their registers; false when it cannot.
+inline bool pwrite_at(const std::string& path, off_t offset, const void* data, std::size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0600);
+  if (fd < 0) return false;
+  bool ok = ::pwrite(fd, data, size, offset) == static_cast<ssize_t>(size);
+  ::close(fd);
+  return ok;
+}
 
 }  // namespace kvmprobe::testing

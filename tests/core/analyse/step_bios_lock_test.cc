@@ -109,6 +109,32 @@ TEST(StepBiosLock, IntelLockedWithVmxOffIsFirmwareDisabled) {
   EXPECT_EQ(step(r419, "bios-lock").kvm_log, std::vector<std::string>{"kvm: disabled by bios"});
 }
 
+// IA32_FEATURE_CONTROL locked with VMX off on CPU 1 only: feat_ctl.c clears X86_FEATURE_VMX there
+// (arch/x86/kernel/cpu/feat_ctl.c: init_ia32_feat_ctl(), pr_err_once) and so in boot_cpu_data,
+// the AND over all CPUs (arch/x86/kernel/cpu/common.c: identify_cpu()). 6.1: vmx_disabled_by_bios()
+// reads boot_cpu_has() and logs "support for 'kvm_intel' disabled by bios" (arch/x86/kvm/vmx/vmx.c,
+// x86.c: kvm_x86_vendor_init() (6.1)); its per-CPU "VMX is disabled on CPU %d" is never reached.
+// 6.12: the loading CPU passes kvm_is_vmx_supported(); CPU 0 then fails the CR4 reserved-bit
+// comparison in kvm_x86_check_processor_compatibility(): -EIO, no KVM line (x86.c (6.12)).
+TEST(StepBiosLock, VmxOffOnAnotherCpuOnlyIsDisabledByBiosIn61AndSilentIn612) {
+  Snapshot s = load("intel-xeon-8180-skylake-sp-vmx.json");
+  ASSERT_EQ(s.cpus.size(), 2u);
+  for (auto& m : s.cpus[1].msrs)
+    if (m.index == 0x3a) m.value = 0x1;  // locked, VMX off outside and inside SMX
+  Report r61 = run(s, "6.1");
+  EXPECT_EQ(r61.verdict.refusal, Refusal::disabled_by_firmware);
+  EXPECT_EQ(step(r61, "bios-lock").kvm_log,
+            (std::vector<std::string>{"x86/cpu: VMX (outside TXT) disabled by BIOS",
+                                      "kvm: support for 'kvm_intel' disabled by bios"}));
+  Report r612 = run(s, "6.12");
+  EXPECT_EQ(r612.verdict.refusal, Refusal::disabled_by_firmware);
+  EXPECT_EQ(step(r612, "bios-lock").kvm_log,
+            std::vector<std::string>{"x86/cpu: VMX (outside TXT) disabled by BIOS"});
+  EXPECT_EQ(step(r612, "bios-lock").summary,
+            "VMX disabled by firmware on CPUs 1 (IA32_FEATURE_CONTROL locked with VMX off); the per-CPU "
+            "compatibility check fails with EIO (no log line)");
+}
+
 // A VM_CR read that faults (Bochs 2.7 implements no VM_CR: tests/bochs/README.md) is not
 // "cannot tell": the kernel's plain rdmsrl() has its #GP fixed up and reads 0, so SVMDIS counts
 // as clear (arch/x86/kvm/svm/svm.c: is_disabled() (6.1); arch/x86/kernel/cpu/amd.c: init_amd()

@@ -13,20 +13,12 @@ namespace {
 
 using testing::FakeTree;
 
-/// Writes \a value at byte offset \a offset of a (sparse) file, as the msr/cpuid nodes lay out.
-void pwrite_at(const std::string& path, off_t offset, const void* data, std::size_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0600);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, data, size, offset), static_cast<ssize_t>(size));
-  ::close(fd);
-}
-
 TEST(CollectDevCpuid, ReadsSixteenBytesAtLeafAndSubleafOffset) {
   FakeTree tree;
   tree.mkdir("/dev/cpu/1");
   std::string node = tree.real("/dev/cpu/1/cpuid");
   std::uint32_t l7_1[4] = {0x11, 0x22, 0x33, 0x44};
-  pwrite_at(node, static_cast<off_t>((std::uint64_t{1} << 32) | 7), l7_1, 16);
+  ASSERT_TRUE(testing::pwrite_at(node, static_cast<off_t>((std::uint64_t{1} << 32) | 7), l7_1, 16));
   DevCpuidSource src(tree.real("/dev/cpu"));
   auto l = src.cpuid(1, 7, 1);
   ASSERT_TRUE(l.ok()) << l.error().detail;

@@ -14,14 +14,6 @@ namespace {
 
 using testing::FakeTree;
 
-/// Writes \a value at byte offset \a offset of a (sparse) file, as the msr/cpuid nodes lay out.
-void pwrite_at(const std::string& path, off_t offset, const void* data, std::size_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0600);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pwrite(fd, data, size, offset), static_cast<ssize_t>(size));
-  ::close(fd);
-}
-
 TEST(CollectMsrStatus, ReadErrnoMapsToStatus) {
   EXPECT_EQ(msr_status_from_read_errno(EIO), ReadStatus::fault);  // #GP under rdmsr_safe
   EXPECT_EQ(msr_status_from_read_errno(EACCES), ReadStatus::denied);
@@ -56,8 +48,8 @@ TEST(CollectDevMsr, ReadsEightBytesAtTheIndexOffset) {
   tree.mkdir("/dev/cpu/0");
   std::string node = tree.real("/dev/cpu/0/msr");
   std::uint64_t feat = 0x5, vmcr = 0x18;
-  pwrite_at(node, 0x3A, &feat, 8);
-  pwrite_at(node, 0xC0010114, &vmcr, 8);  // sparse file, nothing really written in between
+  ASSERT_TRUE(testing::pwrite_at(node, 0x3A, &feat, 8));
+  ASSERT_TRUE(testing::pwrite_at(node, 0xC0010114, &vmcr, 8));  // sparse file, nothing really written in between
   DevMsrSource src(tree.real("/dev/cpu"));
   ASSERT_EQ(src.probe(0), 0);
   std::vector<std::uint32_t> idx = {0x3A, 0xC0010114, 0xC0011029};
