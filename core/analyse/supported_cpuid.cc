@@ -431,7 +431,7 @@ class Evaluator {
       case C::vmx_invpcid: {
         // 5.10: if (cpu_has_vmx_invpcid()) kvm_cpu_cap_check_and_set(X86_FEATURE_INVPCID).
         auto d = vmx_secondary(vmx::kEnableInvpcid, "ENABLE_INVPCID");
-        return {d.value && bit(linux_.word(CapWord::l7_0_ebx), 10), d.unknown};
+        return Decision{d.value && bit(linux_.word(CapWord::l7_0_ebx), 10), d.unknown};
       }
       case C::vmx_pt_host_guest:
         if (ctx_.params.number("kvm_intel.pt_mode", 0) == 0) return Decision{false, {}};

@@ -132,10 +132,12 @@ Result<ProgramResult> run_program(const std::vector<std::string>& argv, const Pr
     }
     if (result.output_over && io.kill_when_over) break;
   }
+  // Kill before closing our ends: a child still writing would otherwise die of SIGPIPE first
+  // (seen under load: exit 141 instead of 137).
+  if (timed_out || poll_errno || (result.output_over && io.kill_when_over)) ::kill(pid, SIGKILL);
   in_parent.reset();
   out_parent.reset();
   err_parent.reset();
-  if (timed_out || poll_errno || (result.output_over && io.kill_when_over)) ::kill(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
