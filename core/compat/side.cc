@@ -74,8 +74,11 @@ SideFacts side_facts(const CompatSide& side) {
   f.kernel = snap.kernel_release;
   f.module = ctx.module;
   f.hypervisor = module_name(ctx.module);
-  // kvm_pvm (PVM, no VMX/SVM needed) serves /dev/kvm where it is loaded instead of a vendor module.
-  if (snap.find_module("kvm_pvm") && !snap.find_module("kvm_intel") && !snap.find_module("kvm_amd"))
+  // kvm_pvm (PVM, no VMX/SVM needed) serves /dev/kvm where it is loaded instead of a vendor
+  // module, but only where it bound: built in and declined ("this kernel is itself a kvm-pvm
+  // guest; not binding") it leaves no /dev/kvm and no kvm misc device, and guests cannot run.
+  bool pvm_serves = snap.kvm.present || snap.kvm.misc_registered.value_or(false);
+  if (snap.find_module("kvm_pvm") && !snap.find_module("kvm_intel") && !snap.find_module("kvm_amd") && pvm_serves)
     f.hypervisor = "kvm_pvm";
   f.would_load = rep.verdict.would_load;
   f.load_reason = rep.verdict.reason;

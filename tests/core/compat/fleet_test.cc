@@ -96,5 +96,28 @@ TEST(Fleet, AHostWhoseKvmWouldNotLoadIsInNoPool) {
   EXPECT_NE(r.excluded[0].reason.find("SVM"), std::string::npos) << r.excluded[0].reason;
 }
 
+// A PVM guest (the machine kind this project's CI runs on): kvm_pvm built in but declined to
+// bind ("kvm-pvm: this kernel is itself a kvm-pvm guest; not binding"), no /dev/kvm and no kvm
+// misc device, kvm_amd refused for lack of SVM. No guest can run there, so it is in no pool;
+// the same host with kvm_pvm serving /dev/kvm is (kvm_pvm needs no SVM).
+TEST(Fleet, AnUnboundBuiltInKvmPvmHostIsInNoPool) {
+  auto pvm_host = [](bool bound) {
+    Snapshot s = recorded("qemu-6.12-epyc-nosvm.json");
+    s.modules.push_back({"kvm_pvm", {}, true});
+    s.kvm.present = s.kvm.openable = bound;
+    s.kvm.misc_registered = bound;
+    return s;
+  };
+  for (bool bound : {false, true}) {
+    SCOPED_TRACE(bound ? "bound" : "unbound");
+    Snapshot s = pvm_host(bound);
+    std::vector<FleetHost> hosts{{"pvm", side_facts(side_of(s, "pvm"))}};
+    FleetReport r = fleet(std::move(hosts));
+    EXPECT_EQ(r.excluded.size(), bound ? 0u : 1u);
+    EXPECT_EQ(r.pools.size(), bound ? 1u : 0u);
+    if (!bound) EXPECT_NE(r.excluded[0].reason.find("kvm_amd would not load"), std::string::npos) << r.excluded[0].reason;
+  }
+}
+
 }  // namespace
 }  // namespace kvmprobe::compat
