@@ -6,6 +6,8 @@
 # Prints the chroot's directory. Nothing in it is changed by the tests: they install the
 # packages into an overlay on top of it (tests/packaging/deb.test.sh).
 set -euo pipefail
+# shellcheck source=../vm/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../vm/common.sh"   # mirror_of
 CACHE=${KVMPROBE_PKG_CACHE:-/var/cache/kvmprobe-pkg}
 KENV=${KVMPROBE_VM_CACHE:-/var/cache/kvmprobe-vm}/kernels.env
 quiet= cached=
@@ -23,17 +25,6 @@ if [ -f "$root/.kvmprobe-chroot-ok" ]; then echo "$root"; exit 0; fi
 command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
 # The machine's own mirrors (as fetch-kernels.sh finds them): the 6.1 ABI of the cached kernel
 # is usually only in bookworm-security.
-mirror_of() {
-  local want=$1 uri rel
-  while read -r uri rel; do
-    case $want:$rel in
-      security:*-security) echo "$uri"; return ;;
-      main:*-security|main:*-updates|main:*-backports) ;;
-      main:*) echo "$uri"; return ;;
-    esac
-  done < <(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 2>/dev/null | sort -u)
-  case $want in main) echo http://deb.debian.org/debian/ ;; security) echo http://deb.debian.org/debian-security/ ;; esac
-}
 main=$(mirror_of main) sec=$(mirror_of security)
 mkdir -p "$CACHE/debs"
 rm -rf "$root.new"

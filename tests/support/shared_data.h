@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace kvmprobe::testing {
@@ -26,6 +28,14 @@ inline bool in_ci() {
 /// A file under tests/data in the source tree.
 inline std::filesystem::path test_data(const std::string& rel) {
   return std::filesystem::path(KVMPROBE_SOURCE_DIR) / "tests" / "data" / rel;
+}
+
+/// A whole file's bytes (empty when it cannot be read).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace kvmprobe::testing

@@ -51,3 +51,16 @@ kernel_var() {
   local v=${p}_$2
   echo "${!v:-}"
 }
+
+# mirror_of KIND: the machine's Debian mirror URI ("main" or "security"), from apt itself.
+mirror_of() {
+  local want=$1 uri rel
+  while read -r uri rel; do
+    case $want:$rel in
+      security:*-security) echo "$uri"; return ;;
+      main:*-security|main:*-updates|main:*-backports) ;;
+      main:*) echo "$uri"; return ;;
+    esac
+  done < <(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 2>/dev/null | sort -u)
+  case $want in main) echo http://deb.debian.org/debian/ ;; security) echo http://deb.debian.org/debian-security/ ;; esac
+}

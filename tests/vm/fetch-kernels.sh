@@ -88,18 +88,6 @@ all_settled() {
 # --- apt: the machine's own sources for bookworm, a private list for the other suites ---
 APT_OPTS=() APT_SUITE=bookworm apt_updated=
 
-# mirror_of KIND: the machine's Debian mirror URI ("main" or "security"), from apt itself.
-mirror_of() {
-  local want=$1 uri rel
-  while read -r uri rel; do
-    case $want:$rel in
-      security:*-security) echo "$uri"; return ;;
-      main:*-security|main:*-updates|main:*-backports) ;;
-      main:*) echo "$uri"; return ;;
-    esac
-  done < <(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 2>/dev/null | sort -u)
-  case $want in main) echo http://deb.debian.org/debian/ ;; security) echo http://deb.debian.org/debian-security/ ;; esac
-}
 
 # apt_suite SUITE: point apt_* at SUITE's lists (bookworm: the machine's own).
 apt_suite() {

@@ -185,14 +185,13 @@ vm_kbuild_chroot() {
   [[ $pkg =~ ^gcc-[0-9]+$ ]] || { echo "cannot tell which gcc built $k (CONFIG_CC_VERSION_TEXT '$cc')"; return 1; }
   dir=$cache/kbuild/$suite-$pkg log=$cache/kbuild/$suite-$pkg.log
   mkdir -p "$cache/kbuild"
-  mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 2>/dev/null |
-           awk '$2 !~ /-(security|updates|backports)$/ {print $1; exit}')
+  mirror=$(mirror_of main)
   if ! (
     flock 9
     [ -f "$dir/.kvmprobe-ready" ] && exit 0
     rm -rf "$dir"
     debootstrap --variant=minbase --include="$pkg,make,libc6-dev,dwarves,dkms,kmod" "$suite" "$dir" \
-      "${mirror:-http://deb.debian.org/debian/}" >"$log" 2>&1 || exit 1
+      "$mirror" >"$log" 2>&1 || exit 1
     # dkms and the kernel's Makefile call plain `gcc` (CC = $(CROSS_COMPILE)gcc)
     ln -sf "/usr/bin/$cc" "$dir/usr/local/bin/gcc" || exit 1
     touch "$dir/.kvmprobe-ready"

@@ -23,12 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_text;
 
 /// The first line where the format 1 texts of \a a and \a b differ (a readable diagnostic).
 std::string first_difference(const Snapshot& a, const Snapshot& b) {
