@@ -214,6 +214,41 @@ bool is_cpu_header(std::string_view line) {
 /// The dump's rows as "cpu:row" lines (a row before any header is CPU 0's), their
 /// "cpu:name[i]" keys, and its version; nullopt when a line is neither a row, a header nor
 /// the version.
+/// Whether \a line is a row libcpuid 0.6.2's deserializer reads safely: a table it has, an index
+/// inside that table, "=" and exactly four 8-digit hex words. Anything else goes to the hand
+/// parser only: libcpuid trusts its input (a malformed dump made it fault, found by
+/// fuzz_import_dump).
+bool libcpuid_safe_row(std::string_view line) {
+  struct Table {
+    std::string_view name;
+    int rows;
+  };
+  static constexpr Table kTables[] = {{"basic_cpuid", MAX_CPUID_LEVEL},         {"ext_cpuid", MAX_EXT_CPUID_LEVEL},
+                                      {"intel_fn4", MAX_INTELFN4_LEVEL},        {"intel_fn11", MAX_INTELFN11_LEVEL},
+                                      {"intel_fn12h", MAX_INTELFN12H_LEVEL},    {"intel_fn14h", MAX_INTELFN14H_LEVEL},
+                                      {"amd_fn8000001dh", MAX_AMDFN8000001DH_LEVEL}};
+  std::size_t open = line.find('['), close = line.find("]=");
+  if (open == std::string_view::npos || close == std::string_view::npos || close <= open + 1 || close - open > 4)
+    return false;
+  std::string_view name = line.substr(0, open), idx = line.substr(open + 1, close - open - 1);
+  int index = 0;
+  for (char ch : idx) {
+    if (ch < '0' || ch > '9') return false;
+    index = index * 10 + (ch - '0');
+  }
+  bool known = false;
+  for (const Table& t : kTables) known = known || (t.name == name && index < t.rows);
+  if (!known) return false;
+  std::string_view regs = line.substr(close + 2);
+  if (regs.size() != 4 * 8 + 3) return false;
+  for (std::size_t i = 0; i < regs.size(); ++i) {
+    char ch = regs[i];
+    bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+    if (i % 9 == 8 ? ch != ' ' : !hex) return false;
+  }
+  return true;
+}
+
 struct Canonical {
   std::vector<std::string> rows;
   std::set<std::string> keys;
@@ -233,7 +268,7 @@ std::optional<Canonical> canonical_rows(std::string_view text) {
       ++cpu;
       return true;
     }
-    if (line.find("]=") == std::string_view::npos) return ok = false;
+    if (!libcpuid_safe_row(line)) return ok = false;
     std::string prefix = std::to_string(cpu < 0 ? 0 : cpu) + ":";
     c.rows.push_back(prefix + std::string(line));
     c.keys.insert(prefix + std::string(line.substr(0, line.find("]=") + 1)));
