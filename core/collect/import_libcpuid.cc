@@ -261,11 +261,21 @@ std::optional<Canonical> canonical_rows(std::string_view text) {
   for_each_line(text, [&](std::string_view line, std::size_t) {
     if (line.empty()) return true;
     if (line.substr(0, 8) == "version=") {
-      c.version = std::string(line.substr(8, 16));
+      // libcpuid scans every line for its row names: only digits and dots may follow.
+      std::string_view v = line.substr(8);
+      if (v.empty() || v.size() > 16 || v.find_first_not_of("0123456789.") != std::string_view::npos)
+        return ok = false;
+      c.version = std::string(v);
       return true;
     }
     if (is_cpu_header(line)) {
       ++cpu;
+      // Strictly "____ Logical CPU #N ____" with N the next CPU, as libcpuid writes it.
+      std::string want = " Logical CPU #" + std::to_string(cpu) + " ";
+      std::size_t at = line.find(want);
+      if (at == std::string_view::npos || line.find_first_not_of('_') != at ||
+          line.substr(at + want.size()).find_first_not_of('_') != std::string_view::npos)
+        return ok = false;
       return true;
     }
     if (!libcpuid_safe_row(line)) return ok = false;
