@@ -167,6 +167,12 @@ vm_kbuild_host_limit() {
   echo "this host cannot build modules for $1 ($(kernel_var "$1" VER)): its kbuild needs a newer host ($why)"
 }
 
+# vm_kernel_cc LABEL: the compiler LABEL's kernel was built with, from its .config
+# (CONFIG_CC_VERSION_TEXT="x86_64-linux-gnu-gcc-16 (Debian 16.2.0-4) 16.2.0" -> x86_64-linux-gnu-gcc-16).
+vm_kernel_cc() {
+  sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$(kernel_var "$1" BUILD)/.config" 2>/dev/null
+}
+
 # vm_kbuild_chroot LABEL: prints the root of a chroot that can build modules for LABEL's kernel
 # when this host cannot (sid's kbuild tools need sid's C library, its flags sid's gcc): Debian's
 # LABEL suite, minbase, with the compiler the kernel was built with (CONFIG_CC_VERSION_TEXT:
@@ -180,7 +186,7 @@ vm_kbuild_chroot() {
   command -v unshare >/dev/null || { echo "unshare (util-linux) is not installed"; return 1; }
   cache=$(vm_cache_dir) || { echo "no cache directory"; return 1; }
   suite=$(kernel_var "$k" SUITE)
-  cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$(kernel_var "$k" BUILD)/.config" 2>/dev/null)
+  cc=$(vm_kernel_cc "$k")
   pkg=${cc#x86_64-linux-gnu-}
   [[ $pkg =~ ^gcc-[0-9]+$ ]] || { echo "cannot tell which gcc built $k (CONFIG_CC_VERSION_TEXT '$cc')"; return 1; }
   dir=$cache/kbuild/$suite-$pkg log=$cache/kbuild/$suite-$pkg.log
@@ -208,7 +214,7 @@ vm_kbuild_chroot() {
 vm_kbuild_in() {
   local root=$1 k=$2 dir=$3 kdir cc; shift 3
   kdir=$(kernel_var "$k" DIR)
-  cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$(kernel_var "$k" BUILD)/.config")
+  cc=$(vm_kernel_cc "$k")
   mkdir -p "$root$kdir" "$root$dir"
   unshare --mount --propagation private sh -c '
     root=$1 kdir=$2 dir=$3 cc=$4; shift 4
@@ -229,7 +235,7 @@ vm_kbuild() {
   limit=$(vm_kbuild_host_limit "$k" "$log") || return 1
   root=$(vm_kbuild_chroot "$k") || { VM_KBUILD_WHY="$limit; $root"; return 2; }
   VM_KBUILD_WHERE=$root
-  cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$(kernel_var "$k" BUILD)/.config")
+  cc=$(vm_kernel_cc "$k")
   { echo "# $limit: built in $root"; vm_kbuild_in "$root" "$k" "$dir" make CC="$cc" "$@"; } >"$log" 2>&1
 }
 
